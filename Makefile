@@ -1,0 +1,43 @@
+# CaseLab: `make run` serves the app with demo accounts; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+DEMO_PASSWORD ?= caselab-demo
+export CASELAB_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/caselab.db
+
+.PHONY: install run test db workbench bench clean
+
+# A fresh Debian/Ubuntu has python3 but may lack its venv module: add it when we can.
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
+	  else echo "Python's venv module is missing: run 'sudo apt-get install python3-venv' and try again" >&2; exit 1; fi; }
+
+$(STAMP): $(BIN)/python setup.py
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+db: install
+	$(BIN)/caselab db upgrade
+	$(BIN)/caselab import scenarios rubrics
+
+run: db
+	$(BIN)/caselab demo --password '$(DEMO_PASSWORD)'
+	$(BIN)/caselab serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache test-artifacts

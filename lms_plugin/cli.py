@@ -1,0 +1,231 @@
+"""The ``caselab`` command: content, database, accounts and cohorts from the shell.
+
+Each command parses its arguments, calls a service and commits at the end:
+the command is the unit of work.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from .services import accounts, cohorts
+from .services.catalog import load_catalog
+from .services.content import import_catalog, latest_scenario_versions
+from .services.errors import ServiceError
+from .store import db
+
+
+class Context:
+    def __init__(self, url: str | None):
+        self.url = url
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = db.make_engine(self.url)
+        return self._engine
+
+    def session(self):
+        from sqlalchemy import inspect
+        if not inspect(self.engine).has_table("alembic_version"):
+            raise click.ClickException("the database has no tables yet: run 'caselab db upgrade' first")
+        return db.unit_of_work(db.session_factory(self.engine))
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _fail(error: ServiceError) -> click.ClickException:
+    return click.ClickException(error.message)
+
+
+@click.group()
+@click.option("--database", envvar="CASELAB_DATABASE_URL", default=None,
+              help="SQLAlchemy URL (default: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db).")
+@click.pass_context
+def main(ctx: click.Context, database: str | None) -> None:
+    """CaseLab: case-based learning, group discussion and essays with rubrics and similarity checks."""
+    ctx.obj = Context(database)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_ctx
+def db_upgrade(ctx: Context, revision: str) -> None:
+    """Create or migrate the tables."""
+    db.upgrade(ctx.engine, revision)
+    click.echo(f"database at {ctx.engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+@db_group.command("downgrade")
+@click.option("--revision", default="base", show_default=True)
+@pass_ctx
+def db_downgrade(ctx: Context, revision: str) -> None:
+    """Undo migrations (down to an empty database by default)."""
+    db.downgrade(ctx.engine, revision)
+    click.echo(f"database is at {revision}")
+
+
+def _report_errors(catalog) -> None:
+    for error in catalog.errors:
+        click.echo(str(error), err=True)
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+def validate(paths: tuple[str, ...]) -> None:
+    """Check scenario, rubric and course files; exit 1 on any error."""
+    catalog = load_catalog(list(paths))
+    if not catalog.ok:
+        _report_errors(catalog)
+        click.echo(f"{len(catalog.errors)} error(s)", err=True)
+        sys.exit(1)
+    for loaded in catalog.courses:
+        click.echo(f"course {loaded.course.id}: {loaded.course.title}")
+    titles = {(c.course.id, str(t.id)): t.title for c in catalog.courses for t in c.course.topics}
+    for (course_id, topic), count in catalog.per_topic().items():
+        click.echo(f"  topic {topic}: {count} scenario(s)  {titles.get((course_id, topic), '')}")
+    click.echo(f"ok: {len(catalog.scenarios)} scenario(s), {len(catalog.rubrics)} rubric(s), "
+               f"{len(catalog.courses)} course(s)")
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@pass_ctx
+def import_(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Store courses, rubrics and scenarios; a changed file becomes a new version."""
+    catalog = load_catalog(list(paths))
+    if not catalog.ok:
+        _report_errors(catalog)
+        click.echo("nothing imported", err=True)
+        sys.exit(1)
+    with ctx.session() as session:
+        done = import_catalog(session, catalog)
+    counts: dict[str, int] = {}
+    for item in done:
+        counts[item.status] = counts.get(item.status, 0) + 1
+        if item.status != "unchanged":
+            version = f" v{item.version}" if item.version else ""
+            click.echo(f"{item.status:9} {item.kind} {item.id}{version}")
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+
+
+@main.group("scenarios")
+def scenarios_group() -> None:
+    """Scenarios in the database."""
+
+
+@scenarios_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_ctx
+def scenarios_list(ctx: Context, fmt: str) -> None:
+    with ctx.session() as session:
+        rows = [{"id": v.scenario.slug, "version": v.number, "topic": v.topic, "title": v.title,
+                 "course": v.scenario.course.slug, "versions": len(v.scenario.versions)}
+                for v in latest_scenario_versions(session)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['topic']:>3}  {row['id']:45} v{row['version']:<3} {row['title']}")
+    click.echo(f"{len(rows)} scenario(s)")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (asked for when not given).")
+@click.option("--name", "display_name", default="")
+@click.option("--province", default="")
+@click.option("--commune", default="")
+@pass_ctx
+def users_add(ctx: Context, username, role, password, display_name, province, commune) -> None:
+    try:
+        with ctx.session() as session:
+            accounts.create_user(session, username, role, password, display_name=display_name,
+                                 province=province, commune=commune)
+    except ServiceError as exc:
+        raise _fail(exc)
+    click.echo(f"added {role} {username}")
+
+
+@main.group("cohorts")
+def cohorts_group() -> None:
+    """Cohorts, groups, members and assignments."""
+
+
+@cohorts_group.command("create")
+@click.argument("name")
+@click.option("--course", "course_slug", required=True, help="Course id from its course.yaml.")
+@pass_ctx
+def cohorts_create(ctx: Context, name: str, course_slug: str) -> None:
+    try:
+        with ctx.session() as session:
+            cohorts.create_cohort(session, name, course_slug)
+    except ServiceError as exc:
+        raise _fail(exc)
+    click.echo(f"created cohort {name}")
+
+
+@cohorts_group.command("add-member")
+@click.argument("cohort")
+@click.argument("username")
+@click.option("--group", "group_name", default=None, help="Group (usually the commune); created if new.")
+@pass_ctx
+def cohorts_add_member(ctx: Context, cohort: str, username: str, group_name: str | None) -> None:
+    try:
+        with ctx.session() as session:
+            found = cohorts.get_cohort(session, cohort)
+            group = cohorts.group_named(session, found, group_name) if group_name else None
+            cohorts.add_member(session, found, accounts.get_user(session, username), group)
+    except ServiceError as exc:
+        raise _fail(exc)
+    click.echo(f"{username} is in {cohort}" + (f", group {group_name}" if group_name else ""))
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@cohorts_group.command("assign")
+@click.argument("cohort")
+@click.argument("scenario_ids", nargs=-1, required=True)
+@click.option("--opens", default=None, help="ISO time, e.g. 2026-12-01T07:30+07:00")
+@click.option("--closes", default=None)
+@click.option("--examiner", "examiners", multiple=True, help="Examiner username (repeat for double marking).")
+@pass_ctx
+def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners) -> None:
+    try:
+        with ctx.session() as session:
+            found = cohorts.get_cohort(session, cohort)
+            people = [accounts.get_user(session, name) for name in examiners]
+            for slug in scenario_ids:
+                assignment = cohorts.assign_scenario(session, found, slug, opens_at=_when(opens),
+                                                     closes_at=_when(closes), examiners=people)
+                click.echo(f"assignment {assignment.id}: {slug} -> {cohort}")
+    except ServiceError as exc:
+        raise _fail(exc)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""One marshmallow schema per file format: course, scenario, rubric.
+
+Loading gives core dataclasses; dumping gives the plain data that, written
+as YAML, loads back to an equal object (tests/schemas check the round trip).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate
+
+from ..core.courses import Course, Topic
+from ..core.rubrics import Criterion, Level, Rubric
+from ..core.scenarios import Attachment, Choice, DiscussionSpec, EssaySpec, Scenario, Stage
+from ..sanitize import render_markdown
+
+_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      error="use letters, digits, '-', '_' or '.' (no spaces or diacritics)")
+_TEXT = validate.Length(min=1, error="must not be empty")
+
+
+class TopicId(fields.Field):
+    """A topic id is a whole number or a short string, as the course file says."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+            raise ValidationError("must be a whole number or a short name")
+        return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class _Base(Schema):
+    """Drops empty optional values on dump so written files stay minimal."""
+
+    @post_dump
+    def _drop_empty(self, data, **kwargs):
+        return {k: v for k, v in data.items() if v is not None and v != [] and v != ""}
+
+
+class TopicSchema(_Base):
+    id = TopicId(required=True)
+    title = fields.String(required=True, validate=_TEXT)
+    description = fields.String(load_default="")
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Topic(**data)
+
+
+class CourseSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    title = fields.String(required=True, validate=_TEXT)
+    description = fields.String(load_default="")
+    topics = fields.List(fields.Nested(TopicSchema), required=True, validate=validate.Length(min=1))
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Course(**{**data, "topics": tuple(data["topics"])})
+
+
+class ChoiceSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    text = fields.String(required=True, validate=_TEXT)
+    feedback = fields.String(required=True, validate=_TEXT)
+    points = fields.Float(load_default=0, validate=validate.Range(min=0))
+    next = fields.String(load_default=None)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Choice(**data)
+
+
+class StageSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    prompt = fields.String(required=True, validate=_TEXT)
+    choices = fields.List(fields.Nested(ChoiceSchema), load_default=list)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Stage(**{**data, "choices": tuple(data["choices"])})
+
+
+class AttachmentSchema(_Base):
+    file = fields.String(required=True, validate=_TEXT)
+    title = fields.String(required=True, validate=_TEXT)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Attachment(**data)
+
+
+class DiscussionSchema(_Base):
+    prompt = fields.String(required=True, validate=_TEXT)
+    group_report = fields.Boolean(load_default=False)
+    rubric = fields.String(load_default=None, validate=_ID)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return DiscussionSpec(**data)
+
+
+class EssaySpecSchema(_Base):
+    prompt = fields.String(required=True, validate=_TEXT)
+    rubric = fields.String(required=True, validate=_ID)
+    min_words = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    max_words = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    recommendations_section = fields.String(load_default=None)
+
+    @post_load
+    def make(self, data, **kwargs):
+        if data["max_words"] is not None and data["max_words"] < data["min_words"]:
+            raise ValidationError("must not be below min_words", "max_words")
+        return EssaySpec(**data)
+
+
+class ScenarioSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    topic = TopicId(required=True)
+    title = fields.String(required=True, validate=_TEXT)
+    summary = fields.String(load_default="")
+    context = fields.String(load_default="")
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
+    stages = fields.List(fields.Nested(StageSchema), required=True, validate=validate.Length(min=1))
+    discussion = fields.Nested(DiscussionSchema, load_default=None)
+    essay = fields.Nested(EssaySpecSchema, load_default=None)
+    allow_cycles = fields.Boolean(load_default=False)
+    allow_retry = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data, **kwargs):
+        scenario = Scenario(**{**data, "stages": tuple(data["stages"]),
+                               "attachments": tuple(data["attachments"])})
+        # Sanitised once on load; every host shows this HTML.
+        return replace(scenario, context_html=render_markdown(scenario.context))
+
+    @post_dump
+    def _defaults(self, data, **kwargs):
+        for flag in ("allow_cycles", "allow_retry"):
+            if data.get(flag) is False:
+                data.pop(flag)
+        return data
+
+
+class LevelSchema(_Base):
+    points = fields.Float(required=True, validate=validate.Range(min=0))
+    label = fields.String(required=True, validate=_TEXT)
+    descriptor = fields.String(load_default="")
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Level(**data)
+
+
+class CriterionSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    title = fields.String(required=True, validate=_TEXT)
+    description = fields.String(load_default="")
+    weight = fields.Float(load_default=1)
+    levels = fields.List(fields.Nested(LevelSchema), required=True)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Criterion(**{**data, "levels": tuple(data["levels"])})
+
+
+class RubricSchema(_Base):
+    id = fields.String(required=True, validate=_ID)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    title = fields.String(required=True, validate=_TEXT)
+    description = fields.String(load_default="")
+    scale = fields.Float(load_default=10, validate=validate.Range(min=0, min_inclusive=False))
+    feedback = fields.String(load_default="optional", validate=validate.OneOf(["optional", "required"]))
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Rubric(**{**data, "criteria": tuple(data["criteria"])})

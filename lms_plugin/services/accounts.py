@@ -1,0 +1,84 @@
+"""Accounts, passwords and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..store import models as m
+from .errors import Conflict, Invalid, NotFound
+
+ROLES = ("lecturer", "cadre", "examiner", "admin")
+MIN_PASSWORD = 8
+
+
+def create_user(session: Session, username: str, role: str, password: str | None = None, *,
+                display_name: str = "", province: str = "", commune: str = "", contact: str = "",
+                external_id: str | None = None) -> m.User:
+    username = (username or "").strip()
+    if not username or len(username) > 80 or any(ch.isspace() for ch in username):
+        raise Invalid("a username is 1-80 characters without spaces", {"username": ["invalid"]})
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", {"password": ["too short"]})
+    if session.scalar(select(m.User).where(m.User.username == username)):
+        raise Conflict(f"user '{username}' exists", {"username": ["taken"]})
+    user = m.User(username=username, role=role, display_name=display_name or username,
+                  password_hash=generate_password_hash(password) if password else None,
+                  province=province, commune=commune, contact=contact, external_id=external_id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: m.User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", {"password": ["too short"]})
+    user.password_hash = generate_password_hash(password)
+
+
+def get_user(session: Session, username: str) -> m.User:
+    user = session.scalar(select(m.User).where(m.User.username == username))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> m.User | None:
+    user = session.scalar(select(m.User).where(m.User.username == (username or "").strip()))
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: m.User) -> str:
+    raw = secrets.token_urlsafe(32)
+    session.add(m.ApiToken(user_id=user.id, token_hash=_token_hash(raw)))
+    return raw
+
+
+def user_for_token(session: Session, raw: str) -> m.User | None:
+    token = session.scalar(select(m.ApiToken).where(m.ApiToken.token_hash == _token_hash(raw or "")))
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = datetime.now(timezone.utc)
+    return token.user
+
+
+def learner_for_external_id(session: Session, external_id: str, display_name: str = "") -> m.User:
+    """The CaseLab cadre behind an LMS learner id (created on first sight)."""
+    user = session.scalar(select(m.User).where(m.User.external_id == external_id))
+    if user is None:
+        username = "lms-" + hashlib.sha256(external_id.encode()).hexdigest()[:16]
+        user = create_user(session, username, "cadre", display_name=display_name or username,
+                           external_id=external_id)
+    return user

@@ -1,0 +1,117 @@
+"""Playing a case: start or resume an attempt, take decisions, see the path so far."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.scenarios import DecisionError, PathScore, walk
+from ..store import models as m
+from ..units.case import stage_view
+from .cohorts import learner_assignment, require_open
+from .content import scenario_data
+from .errors import Conflict, Invalid, NotFound
+
+
+@dataclass(frozen=True)
+class AttemptState:
+    id: int
+    assignment_id: int
+    number: int
+    path: tuple[dict[str, Any], ...]      # each step: stage, prompt, choice, choice_text, feedback, points
+    stage: dict[str, Any] | None          # the current stage as the learner sees it
+    points: float
+    max_points: float
+    score: float                          # 0..1, what an LMS receives
+    finished: bool
+    can_retry: bool
+
+
+@dataclass(frozen=True)
+class ChoiceOutcome:
+    feedback: str
+    points: float
+    score: float
+    finished: bool
+    stage: dict[str, Any] | None          # the next stage, or None when the case has ended
+    attempt: AttemptState
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def _state(attempt: m.Attempt, walked: PathScore) -> AttemptState:
+    scenario = scenario_data(attempt.assignment.scenario_version)
+    path = []
+    for step in walked.steps:
+        stage = scenario.stage(step.stage)
+        choice = stage.choice(step.choice)
+        path.append({"stage": stage.id, "prompt": stage.prompt, "choice": choice.id,
+                     "choice_text": choice.text, "feedback": step.feedback, "points": step.points})
+    return AttemptState(
+        id=attempt.id, assignment_id=attempt.assignment_id, number=attempt.number, path=tuple(path),
+        stage=stage_view(walked.current), points=walked.points, max_points=walked.max_points,
+        score=walked.ratio, finished=walked.finished,
+        can_retry=walked.finished and attempt.assignment.allow_retry)
+
+
+def _replay(attempt: m.Attempt) -> PathScore:
+    return walk(scenario_data(attempt.assignment.scenario_version), [tuple(d) for d in attempt.decisions])
+
+
+def latest_attempt(session: Session, user: m.User, assignment_id: int) -> m.Attempt | None:
+    return session.scalar(select(m.Attempt).where(m.Attempt.assignment_id == assignment_id,
+                                                  m.Attempt.user_id == user.id)
+                          .order_by(m.Attempt.number.desc()).limit(1))
+
+
+def current_state(session: Session, user: m.User, assignment_id: int) -> AttemptState | None:
+    learner_assignment(session, user, assignment_id)
+    attempt = latest_attempt(session, user, assignment_id)
+    return _state(attempt, _replay(attempt)) if attempt else None
+
+
+def start_attempt(session: Session, user: m.User, assignment_id: int, *, retry: bool = False,
+                  now: datetime | None = None) -> AttemptState:
+    """Resume the unfinished attempt, or begin one; a new one after an ending only when retries are allowed."""
+    assignment, _ = learner_assignment(session, user, assignment_id)
+    attempt = latest_attempt(session, user, assignment_id)
+    if attempt is not None and (attempt.finished_at is None or not retry):
+        return _state(attempt, _replay(attempt))
+    if attempt is not None and not assignment.allow_retry:
+        raise Conflict("the lecturer does not allow replaying this case")
+    require_open(assignment, _now(now))
+    scenario = scenario_data(assignment.scenario_version)
+    attempt = m.Attempt(assignment_id=assignment.id, user_id=user.id,
+                        number=(attempt.number + 1) if attempt else 1, decisions=[],
+                        current_stage=scenario.start.id, max_points=scenario.max_points(),
+                        started_at=_now(now), updated_at=_now(now))
+    attempt.assignment = assignment
+    session.add(attempt)
+    session.flush()
+    return _state(attempt, _replay(attempt))
+
+
+def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choice_id: str, *,
+           now: datetime | None = None) -> ChoiceOutcome:
+    attempt = session.get(m.Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise NotFound("no such attempt")
+    require_open(attempt.assignment, _now(now))
+    decisions = [tuple(d) for d in attempt.decisions] + [(stage_id, choice_id)]
+    try:
+        walked = walk(scenario_data(attempt.assignment.scenario_version), decisions)
+    except DecisionError as exc:
+        raise Invalid(str(exc), {"choice": [str(exc)]}) from None
+    attempt.decisions = [list(d) for d in decisions]
+    attempt.points, attempt.current_stage = walked.points, walked.current.id
+    attempt.updated_at = _now(now)
+    if walked.finished:
+        attempt.finished_at = _now(now)
+    last = walked.steps[-1]
+    state = _state(attempt, walked)
+    return ChoiceOutcome(last.feedback, last.points, walked.ratio, walked.finished, state.stage, state)

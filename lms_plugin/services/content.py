@@ -1,0 +1,140 @@
+"""Content in the store: import a catalog (idempotent, versioned) and read it back.
+
+A file whose bytes (and attachments) are unchanged imports as "unchanged"; a
+changed file becomes a new version, and attempts and essays keep the version
+they started on because assignments point at a version, never at the slug.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..core.courses import Course as CourseData
+from ..core.rubrics import Rubric as RubricData
+from ..core.scenarios import Scenario as ScenarioData
+from ..schemas.content import CourseSchema
+from ..schemas.files import load_document
+from ..store import models as m
+from .catalog import Catalog, LoadedRubric, LoadedScenario, display_name
+
+
+@dataclass(frozen=True)
+class Imported:
+    kind: str        # course | rubric | scenario
+    id: str
+    version: int | None
+    status: str      # new | updated | unchanged
+    path: str
+
+
+def _import_course(session: Session, loaded) -> Imported:
+    course = loaded.course
+    row = session.scalar(select(m.Course).where(m.Course.slug == course.id))
+    topics = CourseSchema().dump(course)["topics"]
+    status = "unchanged"
+    if row is None:
+        row = m.Course(slug=course.id)
+        session.add(row)
+        status = "new"
+    elif row.source != loaded.source:
+        status = "updated"
+    row.title, row.description, row.topics, row.source = course.title, course.description, topics, loaded.source
+    return Imported("course", course.id, None, status, display_name(loaded.path))
+
+
+def _next_number(session: Session, column, owner_column, owner_id: int) -> int:
+    return (session.scalar(select(func.max(column)).where(owner_column == owner_id)) or 0) + 1
+
+
+def _import_rubric(session: Session, loaded: LoadedRubric) -> Imported:
+    rubric = loaded.rubric
+    row = session.scalar(select(m.Rubric).where(m.Rubric.slug == rubric.id))
+    if row is None:
+        row = m.Rubric(slug=rubric.id)
+        session.add(row)
+        session.flush()
+    latest = row.versions[-1] if row.versions else None
+    if latest is not None and latest.sha256 == loaded.sha256:
+        return Imported("rubric", rubric.id, latest.number, "unchanged", display_name(loaded.path))
+    number = _next_number(session, m.RubricVersion.number, m.RubricVersion.rubric_id, row.id)
+    session.add(m.RubricVersion(rubric_id=row.id, number=number, title=rubric.title,
+                                source=loaded.source, sha256=loaded.sha256))
+    session.flush()
+    session.refresh(row)
+    return Imported("rubric", rubric.id, number, "new" if latest is None else "updated",
+                    display_name(loaded.path))
+
+
+def add_scenario_version(session: Session, loaded: LoadedScenario, actor_id: int | None = None) -> Imported:
+    scenario = loaded.scenario
+    course = session.scalar(select(m.Course).where(m.Course.slug == loaded.course.id))
+    if course is None:
+        raise LookupError(f"course '{loaded.course.id}' is not in the store")
+    row = session.scalar(select(m.Scenario).where(m.Scenario.slug == scenario.id))
+    if row is None:
+        row = m.Scenario(slug=scenario.id, course_id=course.id)
+        session.add(row)
+        session.flush()
+    latest = row.versions[-1] if row.versions else None
+    if latest is not None and latest.sha256 == loaded.sha256:
+        return Imported("scenario", scenario.id, latest.number, "unchanged", display_name(loaded.path))
+    number = _next_number(session, m.ScenarioVersion.number, m.ScenarioVersion.scenario_id, row.id)
+    version = m.ScenarioVersion(
+        scenario_id=row.id, number=number, declared_version=scenario.version, topic=str(scenario.topic),
+        title=scenario.title, source=loaded.source, sha256=loaded.sha256, created_by_id=actor_id)
+    version.attachments = [
+        m.ScenarioAttachment(position=i, file=a.file, title=a.title, media_type=a.media_type, content=a.content)
+        for i, a in enumerate(loaded.attachments)]
+    session.add(version)
+    session.flush()
+    session.refresh(row)
+    return Imported("scenario", scenario.id, number, "new" if latest is None else "updated",
+                    display_name(loaded.path))
+
+
+def import_catalog(session: Session, catalog: Catalog, actor_id: int | None = None) -> list[Imported]:
+    """Store every course, rubric and scenario of a valid catalog. The caller commits."""
+    if not catalog.ok:
+        raise ValueError("the catalog has errors; validate before importing")
+    done = [_import_course(session, c) for c in catalog.courses]
+    session.flush()
+    done += [_import_rubric(session, r) for r in catalog.rubrics]
+    done += [add_scenario_version(session, s, actor_id) for s in catalog.scenarios]
+    return done
+
+
+# Reading content back. Versions are immutable, so parsing is cached by content hash.
+
+@lru_cache(maxsize=512)
+def _parse(source: str, sha256: str, kind: str):
+    return load_document(source.encode("utf-8"), f"{kind}:{sha256[:12]}", kind)[0]
+
+
+def scenario_data(version: m.ScenarioVersion) -> ScenarioData:
+    return _parse(version.source, version.sha256, "scenario")
+
+
+def rubric_data(version: m.RubricVersion) -> RubricData:
+    return _parse(version.source, version.sha256, "rubric")
+
+
+def course_data(course: m.Course) -> CourseData:
+    return CourseSchema().load(course.topics and {"id": course.slug, "title": course.title,
+                                                  "description": course.description, "topics": course.topics})
+
+
+def latest_rubric_version(session: Session, slug: str) -> m.RubricVersion | None:
+    return session.scalar(select(m.RubricVersion).join(m.Rubric).where(m.Rubric.slug == slug)
+                          .order_by(m.RubricVersion.number.desc()).limit(1))
+
+
+def latest_scenario_versions(session: Session) -> list[m.ScenarioVersion]:
+    newest = (select(m.ScenarioVersion.scenario_id, func.max(m.ScenarioVersion.number).label("n"))
+              .group_by(m.ScenarioVersion.scenario_id).subquery())
+    return list(session.scalars(
+        select(m.ScenarioVersion)
+        .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id) & (newest.c.n == m.ScenarioVersion.number))
+        .join(m.Scenario).order_by(m.ScenarioVersion.topic, m.Scenario.slug)))

@@ -1,0 +1,194 @@
+"""Group discussion (threaded posts, edits kept, moderation) and the group's shared report."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.essays import sha256
+from ..sanitize import clean_post, to_text
+from ..store import models as m
+from . import audit
+from .cohorts import get_assignment, learner_assignment, require_open
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+MAX_POST_CHARS = 20_000
+MAX_REPORT_CHARS = 200_000
+STAFF = ("lecturer", "admin")
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: int
+    parent_id: int | None
+    author: str
+    author_id: int
+    body: str                    # sanitised HTML; a hidden post's body is shown to staff only
+    created_at: datetime
+    edited_at: datetime | None
+    hidden: bool
+    hidden_reason: str | None
+    edits: int
+
+
+@dataclass(frozen=True)
+class ReportView:
+    assignment_id: int
+    group_id: int
+    body: str
+    revision: int
+    updated_at: datetime | None
+    updated_by: str | None
+    submitted_at: datetime | None
+    submitted_by: str | None
+    sha256: str | None
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def _group_of(session: Session, user: m.User, assignment_id: int, group_id: int | None) -> tuple[m.Assignment, int]:
+    """The group whose discussion ``user`` may read: their own; staff name one."""
+    if user.role in STAFF:
+        assignment = get_assignment(session, assignment_id)
+        group = session.get(m.Group, group_id) if group_id else None
+        if group is None or group.cohort_id != assignment.cohort_id:
+            raise NotFound("no such group in this assignment's cohort")
+        return assignment, group.id
+    assignment, member = learner_assignment(session, user, assignment_id)
+    if member.group_id is None:
+        raise Forbidden("you are not in a group of this cohort")
+    if group_id is not None and group_id != member.group_id:
+        raise NotFound("no such group")
+    return assignment, member.group_id
+
+
+def _view(post: m.Post, viewer: m.User) -> PostView:
+    hidden = post.hidden_at is not None
+    body = post.body if (not hidden or viewer.role in STAFF) else ""
+    return PostView(post.id, post.parent_id, post.author.display_name, post.author_id, body, post.created_at,
+                    post.edited_at, hidden, post.hidden_reason if hidden else None, len(post.edits))
+
+
+def _clean_body(body: str, limit: int) -> str:
+    if body is None or not isinstance(body, str):
+        raise Invalid("the text is missing", {"body": ["required"]})
+    if len(body) > limit:
+        raise Invalid(f"the text is longer than {limit} characters", {"body": ["too long"]})
+    clean = clean_post(body)
+    if not to_text(clean).strip():
+        raise Invalid("the text is empty", {"body": ["empty"]})
+    return clean
+
+
+def list_posts(session: Session, user: m.User, assignment_id: int, group_id: int | None = None,
+               after_id: int = 0) -> list[PostView]:
+    _, group = _group_of(session, user, assignment_id, group_id)
+    posts = session.scalars(select(m.Post).where(m.Post.assignment_id == assignment_id, m.Post.group_id == group,
+                                                 m.Post.id > after_id).order_by(m.Post.id))
+    return [_view(p, user) for p in posts]
+
+
+def post_message(session: Session, user: m.User, assignment_id: int, body: str, parent_id: int | None = None,
+                 *, now: datetime | None = None) -> PostView:
+    if user.role in STAFF:
+        raise Forbidden("staff moderate discussions; posting is for the group's members")
+    assignment, group = _group_of(session, user, assignment_id, None)
+    require_open(assignment, _now(now))
+    if parent_id is not None:
+        parent = session.get(m.Post, parent_id)
+        if parent is None or parent.group_id != group or parent.assignment_id != assignment_id:
+            raise Invalid("the post you reply to is not in this discussion", {"parent_id": ["unknown"]})
+    post = m.Post(assignment_id=assignment_id, group_id=group, author_id=user.id, parent_id=parent_id,
+                  body=_clean_body(body, MAX_POST_CHARS), created_at=_now(now))
+    session.add(post)
+    session.flush()
+    return _view(post, user)
+
+
+def edit_post(session: Session, user: m.User, post_id: int, body: str, *, now: datetime | None = None) -> PostView:
+    post = session.get(m.Post, post_id)
+    if post is None or post.author_id != user.id:
+        raise NotFound("no such post of yours")
+    if post.hidden_at is not None:
+        raise Conflict("a hidden post cannot be edited")
+    require_open(post_assignment(session, post), _now(now))
+    post.edits.append(m.PostEdit(body=post.body, replaced_at=_now(now)))
+    post.body, post.edited_at = _clean_body(body, MAX_POST_CHARS), _now(now)
+    session.flush()
+    return _view(post, user)
+
+
+def post_assignment(session: Session, post: m.Post) -> m.Assignment:
+    return get_assignment(session, post.assignment_id)
+
+
+def hide_post(session: Session, user: m.User, post_id: int, reason: str, *, now: datetime | None = None) -> PostView:
+    if user.role not in STAFF:
+        raise Forbidden("only lecturers moderate discussions")
+    post = session.get(m.Post, post_id)
+    if post is None:
+        raise NotFound("no such post")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("say why the post is hidden", {"reason": ["required"]})
+    post.hidden_at, post.hidden_by_id, post.hidden_reason = _now(now), user.id, reason[:500]
+    audit.record(session, user.id, "post.hide", "post", post.id, reason=reason[:500])
+    return _view(post, user)
+
+
+def _report(session: Session, assignment_id: int, group_id: int) -> m.GroupReport | None:
+    return session.scalar(select(m.GroupReport).where(m.GroupReport.assignment_id == assignment_id,
+                                                      m.GroupReport.group_id == group_id))
+
+
+def _report_view(session: Session, report: m.GroupReport | None, assignment_id: int, group_id: int) -> ReportView:
+    if report is None:
+        return ReportView(assignment_id, group_id, "", 0, None, None, None, None, None)
+    name = lambda uid: session.get(m.User, uid).display_name if uid else None  # noqa: E731
+    return ReportView(assignment_id, group_id, report.body, report.revision, report.updated_at,
+                      name(report.updated_by_id), report.submitted_at, name(report.submitted_by_id), report.sha256)
+
+
+def get_group_report(session: Session, user: m.User, assignment_id: int, group_id: int | None = None) -> ReportView:
+    _, group = _group_of(session, user, assignment_id, group_id)
+    return _report_view(session, _report(session, assignment_id, group), assignment_id, group)
+
+
+def save_group_report(session: Session, user: m.User, assignment_id: int, body: str, revision: int, *,
+                      now: datetime | None = None) -> ReportView:
+    """Co-editing: a save must name the revision it was based on, so nobody overwrites another's work unseen."""
+    assignment, group = _group_of(session, user, assignment_id, None)
+    require_open(assignment, _now(now))
+    report = _report(session, assignment_id, group)
+    if report is not None and report.submitted_at is not None:
+        raise Conflict("the group report has been submitted")
+    current = report.revision if report else 0
+    if revision != current:
+        raise Conflict(f"someone saved the report meanwhile (revision {current}); reload and merge",
+                       {"revision": [str(current)]})
+    if report is None:
+        report = m.GroupReport(assignment_id=assignment_id, group_id=group)
+        session.add(report)
+    report.body = _clean_body(body, MAX_REPORT_CHARS)
+    report.revision, report.updated_at, report.updated_by_id = current + 1, _now(now), user.id
+    session.flush()
+    return _report_view(session, report, assignment_id, group)
+
+
+def submit_group_report(session: Session, user: m.User, assignment_id: int, *,
+                        now: datetime | None = None) -> ReportView:
+    assignment, group = _group_of(session, user, assignment_id, None)
+    require_open(assignment, _now(now))
+    report = _report(session, assignment_id, group)
+    if report is None or not to_text(report.body).strip():
+        raise Invalid("the group report is empty")
+    if report.submitted_at is not None:
+        raise Conflict("the group report has been submitted already")
+    report.submitted_at, report.submitted_by_id, report.sha256 = _now(now), user.id, sha256(report.body)
+    audit.record(session, user.id, "group_report.submit", "group_report", report.id, sha256=report.sha256)
+    session.flush()
+    return _report_view(session, report, assignment_id, group)

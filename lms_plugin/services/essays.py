@@ -1,0 +1,138 @@
+"""Essay drafts and submissions. A submission is stored exactly as sent and never changed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..core import essays as core
+from ..store import models as m
+from . import audit
+from .cohorts import learner_assignment, require_open
+from .content import scenario_data
+from .errors import Conflict, Invalid, NotFound
+
+MAX_ESSAY_CHARS = 200_000   # ~30,000 words: ten times the longest essay a scenario asks for
+
+
+@dataclass(frozen=True)
+class DraftView:
+    body: str
+    saved_at: datetime | None
+    words: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: int
+    assignment_id: int
+    version: int
+    submitted_at: datetime
+    sha256: str
+    words: int
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def _check_body(body) -> str:
+    if not isinstance(body, str):
+        raise Invalid("the essay text is missing", {"body": ["required"]})
+    if len(body) > MAX_ESSAY_CHARS:
+        raise Invalid(f"the essay is longer than {MAX_ESSAY_CHARS} characters", {"body": ["too long"]})
+    return body
+
+
+def get_draft(session: Session, user: m.User, assignment_id: int) -> DraftView:
+    learner_assignment(session, user, assignment_id)
+    draft = session.scalar(select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id,
+                                                      m.EssayDraft.user_id == user.id))
+    if draft is None:
+        return DraftView("", None, 0)
+    return DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
+
+
+def save_draft(session: Session, user: m.User, assignment_id: int, body: str, *,
+               now: datetime | None = None) -> DraftView:
+    assignment, _ = learner_assignment(session, user, assignment_id)
+    body = _check_body(body)
+    require_open(assignment, _now(now))
+    draft = session.scalar(select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id,
+                                                      m.EssayDraft.user_id == user.id))
+    if draft is None:
+        draft = m.EssayDraft(assignment_id=assignment_id, user_id=user.id)
+        session.add(draft)
+    draft.body, draft.saved_at = body, _now(now)
+    session.flush()
+    return DraftView(body, draft.saved_at, core.count_words(body))
+
+
+def pick_examiners(session: Session, assignment: m.Assignment, count: int, exclude: set[int]) -> list[int]:
+    """The least-loaded examiners of the assignment's pool, so marking spreads evenly."""
+    pool = [row.examiner_id for row in session.scalars(
+        select(m.AssignmentExaminer).where(m.AssignmentExaminer.assignment_id == assignment.id)
+        .order_by(m.AssignmentExaminer.id))]
+    load = dict(session.execute(select(m.Grade.examiner_id, func.count()).where(m.Grade.finalised_at.is_(None))
+                                .group_by(m.Grade.examiner_id)).all())
+    free = [e for e in pool if e not in exclude]
+    return sorted(free, key=lambda e: (load.get(e, 0), pool.index(e)))[:count]
+
+
+def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, *,
+                 now: datetime | None = None) -> Receipt:
+    assignment, _ = learner_assignment(session, user, assignment_id)
+    body = _check_body(body)
+    require_open(assignment, _now(now))
+    spec = scenario_data(assignment.scenario_version).essay
+    if spec is None:
+        raise NotFound("this scenario has no essay")
+    check = core.check_length(body, spec.min_words, spec.max_words)
+    if check.too_short:
+        raise Invalid(f"the essay has {check.words} words; at least {spec.min_words} are asked for",
+                      {"body": ["too short"]})
+    if check.too_long:
+        raise Invalid(f"the essay has {check.words} words; at most {spec.max_words} are allowed",
+                      {"body": ["too long"]})
+    previous = session.scalar(select(func.max(m.Essay.version)).where(
+        m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id)) or 0
+    if previous and assignment.grades_released_at is not None:
+        raise Conflict("grades have been released; the essay can no longer be resubmitted")
+    essay = m.Essay(assignment_id=assignment_id, user_id=user.id, version=previous + 1, body=body,
+                    sha256=core.sha256(body), words=check.words, submitted_at=_now(now))
+    session.add(essay)
+    session.flush()
+    for round_, examiner in enumerate(pick_examiners(session, assignment, 2, set()), start=1):
+        session.add(m.Grade(essay_id=essay.id, examiner_id=examiner, round=round_))
+    session.add(m.EssayResult(essay_id=essay.id, status="awaiting_marks"))
+    audit.record(session, user.id, "essay.submit", "essay", essay.id, sha256=essay.sha256, version=essay.version)
+    session.flush()
+    return Receipt(essay.id, assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words)
+
+
+def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:
+    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id)
+                          .order_by(m.Essay.version.desc()).limit(1))
+
+
+def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Essay, bool]:
+    """The essay and whether the reader may see who wrote it.
+
+    Its author and lecturers see everything; an examiner sees only essays
+    given to them to mark, and never the author's identity (blind marking).
+    """
+    essay = session.get(m.Essay, essay_id)
+    if essay is None:
+        raise NotFound("no such essay")
+    if user.id == essay.user_id or user.role in ("lecturer", "admin"):
+        return essay, True
+    if user.role == "examiner" and session.scalar(select(m.Grade).where(
+            m.Grade.essay_id == essay.id, m.Grade.examiner_id == user.id)):
+        return essay, False
+    raise NotFound("no such essay")
+
+
+def receipt_of(essay: m.Essay) -> Receipt:
+    return Receipt(essay.id, essay.assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words)

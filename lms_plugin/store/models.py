@@ -1,0 +1,329 @@
+"""SQLAlchemy 2.0 models for DESIGN §3. Changes go through Alembic (store/migrations)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))      # lecturer | cadre | examiner | admin
+    province: Mapped[str] = mapped_column(String(120), default="")
+    commune: Mapped[str] = mapped_column(String(120), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)  # e.g. an LMS anonymous id
+    locale: Mapped[str] = mapped_column(String(8), default="vi")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)   # sha256: a stolen table gives no tokens
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    user: Mapped[User] = relationship()
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    topics: Mapped[list[Any]] = mapped_column(default=list)    # [{id, title, description}]
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class Scenario(Base):
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    course: Mapped[Course] = relationship()
+    versions: Mapped[list[ScenarioVersion]] = relationship(
+        back_populates="scenario", order_by="ScenarioVersion.number")
+
+
+class ScenarioVersion(Base):
+    """Immutable: attempts and essays keep the version they started on."""
+    __tablename__ = "scenario_versions"
+    __table_args__ = (UniqueConstraint("scenario_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    declared_version: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)           # the YAML as imported
+    sha256: Mapped[str] = mapped_column(String(64))      # of source and attachments together
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scenario: Mapped[Scenario] = relationship(back_populates="versions")
+    attachments: Mapped[list[ScenarioAttachment]] = relationship(order_by="ScenarioAttachment.position")
+
+
+class ScenarioAttachment(Base):
+    __tablename__ = "scenario_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    file: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Rubric(Base):
+    __tablename__ = "rubrics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    versions: Mapped[list[RubricVersion]] = relationship(
+        back_populates="rubric", order_by="RubricVersion.number")
+
+
+class RubricVersion(Base):
+    __tablename__ = "rubric_versions"
+    __table_args__ = (UniqueConstraint("rubric_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    rubric: Mapped[Rubric] = relationship(back_populates="versions")
+
+
+class Cohort(Base):
+    __tablename__ = "cohorts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    starts_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    course: Mapped[Course] = relationship()
+    groups: Mapped[list[Group]] = relationship(back_populates="cohort", order_by="Group.id")
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("cohort_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    commune: Mapped[str] = mapped_column(String(120), default="")
+    cohort: Mapped[Cohort] = relationship(back_populates="groups")
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    user: Mapped[User] = relationship()
+    group: Mapped[Group | None] = relationship()
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"))
+    essay_rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_versions.id"))
+    report_rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_versions.id"))
+    opens_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    closes_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    allow_retry: Mapped[bool] = mapped_column(Boolean, default=False)
+    grades_released_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    cohort: Mapped[Cohort] = relationship()
+    scenario_version: Mapped[ScenarioVersion] = relationship()
+    essay_rubric_version: Mapped[RubricVersion | None] = relationship(foreign_keys=[essay_rubric_version_id])
+    report_rubric_version: Mapped[RubricVersion | None] = relationship(foreign_keys=[report_rubric_version_id])
+
+
+class AssignmentExaminer(Base):
+    """Examiners who mark this assignment's essays; rounds 1 and 2 go to the first two free ones."""
+    __tablename__ = "assignment_examiners"
+    __table_args__ = (UniqueConstraint("assignment_id", "examiner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    examiner: Mapped[User] = relationship()
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    decisions: Mapped[list[Any]] = mapped_column(default=list)    # [[stage_id, choice_id], ...]
+    points: Mapped[float] = mapped_column(Float, default=0)
+    max_points: Mapped[float] = mapped_column(Float, default=0)
+    current_stage: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    assignment: Mapped[Assignment] = relationship()
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    prompt: Mapped[str] = mapped_column(String(60), default="discussion")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    body: Mapped[str] = mapped_column(Text)                       # sanitised HTML
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    hidden_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    edits: Mapped[list[PostEdit]] = relationship(order_by="PostEdit.id")
+
+
+class PostEdit(Base):
+    """A post's earlier body, kept whenever its author edits it."""
+    __tablename__ = "post_edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class GroupReport(Base):
+    __tablename__ = "group_reports"
+    __table_args__ = (UniqueConstraint("assignment_id", "group_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    body: Mapped[str] = mapped_column(Text, default="")           # sanitised HTML
+    revision: Mapped[int] = mapped_column(Integer, default=0)     # optimistic lock for co-editing
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class EssayDraft(Base):
+    __tablename__ = "essay_drafts"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Essay(Base):
+    """A submission: stored exactly as sent, never updated; resubmitting adds a version."""
+    __tablename__ = "essays"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    words: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    assignment: Mapped[Assignment] = relationship()
+    author: Mapped[User] = relationship()
+
+
+class Grade(Base):
+    """One examiner's marking of one essay in one round (1, 2, or 3 for a third examiner)."""
+    __tablename__ = "grades"
+    __table_args__ = (UniqueConstraint("essay_id", "round"), UniqueConstraint("essay_id", "examiner_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), index=True)
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)    # criterion id -> points
+    comments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # criterion id -> text
+    comment: Mapped[str] = mapped_column(Text, default="")
+    total: Mapped[float | None] = mapped_column(Float)
+    finalised_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    essay: Mapped[Essay] = relationship()
+    examiner: Mapped[User] = relationship()
+
+
+class EssayResult(Base):
+    """The reconciled mark of an essay once the double marking allows one."""
+    __tablename__ = "essay_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20))      # awaiting_marks | needs_third | final
+    final: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    published_at: Mapped[datetime | None] = mapped_column(Timestamp)   # sent to the LMS
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ReferenceText(Base):
+    """Sources essays are compared with (lecture notes, legal texts) or whose passages never count."""
+    __tablename__ = "reference_texts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="reference")   # reference | exclude
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SimilarityReport(Base):
+    __tablename__ = "similarity_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")   # pending | done | failed
+    score: Mapped[float | None] = mapped_column(Float)
+    paraphrase: Mapped[float | None] = mapped_column(Float)
+    sources: Mapped[list[Any]] = mapped_column(default=list)   # [{kind, id, title, share, passages}]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(80))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str] = mapped_column(String(80))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
