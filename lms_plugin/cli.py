@@ -227,5 +227,35 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
         raise click.BadParameter(str(exc))
 
 
+@main.command("demo")
+@click.option("--password", required=True, help="Password for every demo account (at least 8 characters).")
+@pass_ctx
+def demo(ctx: Context, password: str) -> None:
+    """Seed a demo cohort: lecturer1, examiner1-2, admin1, cadre1-6, every scenario assigned and open."""
+    from .services.demo import seed_demo
+    try:
+        with ctx.session() as session:
+            summary = seed_demo(session, password)
+    except ServiceError as exc:
+        raise _fail(exc)
+    click.echo(f"demo cohort '{summary.cohort}': {summary.assignments} assignment(s) open")
+    click.echo(f"accounts: {', '.join(summary.usernames)}")
+    click.echo(f"password: {password}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the web app (for production run gunicorn "lms_plugin.web:create_app()")."""
+    from .web import create_app
+    with ctx.session():
+        pass   # refuse early, with the message, when the database is not migrated
+    app = create_app({"DATABASE_URL": ctx.url} if ctx.url else None)
+    click.echo(f"CaseLab on http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True)
+
+
 if __name__ == "__main__":
     main()

@@ -21,13 +21,13 @@ def create_user(session: Session, username: str, role: str, password: str | None
                 external_id: str | None = None) -> m.User:
     username = (username or "").strip()
     if not username or len(username) > 80 or any(ch.isspace() for ch in username):
-        raise Invalid("a username is 1-80 characters without spaces", {"username": ["invalid"]})
+        raise Invalid("Tên đăng nhập dài 1–80 ký tự, không có khoảng trắng", {"username": ["invalid"]})
     if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+        raise Invalid("Vai trò phải là một trong: %(roles)s", {"role": ["unknown role"]}, roles=", ".join(ROLES))
     if password is not None and len(password) < MIN_PASSWORD:
-        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", {"password": ["too short"]})
+        raise Invalid("Mật khẩu phải có ít nhất %(n)s ký tự", {"password": ["too short"]}, n=MIN_PASSWORD)
     if session.scalar(select(m.User).where(m.User.username == username)):
-        raise Conflict(f"user '{username}' exists", {"username": ["taken"]})
+        raise Conflict("Tài khoản '%(name)s' đã tồn tại", {"username": ["taken"]}, name=username)
     user = m.User(username=username, role=role, display_name=display_name or username,
                   password_hash=generate_password_hash(password) if password else None,
                   province=province, commune=commune, contact=contact, external_id=external_id)
@@ -38,14 +38,14 @@ def create_user(session: Session, username: str, role: str, password: str | None
 
 def set_password(user: m.User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", {"password": ["too short"]})
+        raise Invalid("Mật khẩu phải có ít nhất %(n)s ký tự", {"password": ["too short"]}, n=MIN_PASSWORD)
     user.password_hash = generate_password_hash(password)
 
 
 def get_user(session: Session, username: str) -> m.User:
     user = session.scalar(select(m.User).where(m.User.username == username))
     if user is None:
-        raise NotFound(f"no user '{username}'")
+        raise NotFound("Không có tài khoản '%(name)s'", name=username)
     return user
 
 

@@ -83,7 +83,7 @@ def start_attempt(session: Session, user: m.User, assignment_id: int, *, retry: 
     if attempt is not None and (attempt.finished_at is None or not retry):
         return _state(attempt, _replay(attempt))
     if attempt is not None and not assignment.allow_retry:
-        raise Conflict("the lecturer does not allow replaying this case")
+        raise Conflict("Giảng viên không cho phép làm lại tình huống này")
     require_open(assignment, _now(now))
     scenario = scenario_data(assignment.scenario_version)
     attempt = m.Attempt(assignment_id=assignment.id, user_id=user.id,
@@ -100,7 +100,7 @@ def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choic
            now: datetime | None = None) -> ChoiceOutcome:
     attempt = session.get(m.Attempt, attempt_id)
     if attempt is None or attempt.user_id != user.id:
-        raise NotFound("no such attempt")
+        raise NotFound("Không tìm thấy lượt làm bài")
     require_open(attempt.assignment, _now(now))
     decisions = [tuple(d) for d in attempt.decisions] + [(stage_id, choice_id)]
     try:

@@ -23,9 +23,9 @@ def create_cohort(session: Session, name: str, course_slug: str, *, starts_at: d
                   ends_at: datetime | None = None) -> m.Cohort:
     course = session.scalar(select(m.Course).where(m.Course.slug == course_slug))
     if course is None:
-        raise NotFound(f"no course '{course_slug}': import its course.yaml first")
+        raise NotFound("Không có khóa học '%(id)s': hãy nhập tệp course.yaml trước", id=course_slug)
     if session.scalar(select(m.Cohort).where(m.Cohort.name == name)):
-        raise Conflict(f"cohort '{name}' exists", {"name": ["taken"]})
+        raise Conflict("Lớp '%(name)s' đã tồn tại", {"name": ["taken"]}, name=name)
     cohort = m.Cohort(name=name, course_id=course.id, starts_at=starts_at, ends_at=ends_at)
     session.add(cohort)
     session.flush()
@@ -37,7 +37,7 @@ def get_cohort(session: Session, name_or_id: str | int) -> m.Cohort:
         else select(m.Cohort).where(m.Cohort.name == name_or_id)
     cohort = session.scalar(query)
     if cohort is None:
-        raise NotFound(f"no cohort '{name_or_id}'")
+        raise NotFound("Không có lớp '%(name)s'", name=name_or_id)
     return cohort
 
 
@@ -52,7 +52,7 @@ def group_named(session: Session, cohort: m.Cohort, name: str, commune: str = ""
 
 def add_member(session: Session, cohort: m.Cohort, user: m.User, group: m.Group | None = None) -> m.Membership:
     if group is not None and group.cohort_id != cohort.id:
-        raise Invalid("the group belongs to another cohort")
+        raise Invalid("Nhóm này thuộc lớp khác")
     member = session.scalar(select(m.Membership).where(m.Membership.cohort_id == cohort.id,
                                                        m.Membership.user_id == user.id))
     if member is None:
@@ -74,22 +74,23 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
                     examiners: list[m.User] = ()) -> m.Assignment:
     scenario = session.scalar(select(m.Scenario).where(m.Scenario.slug == scenario_slug))
     if scenario is None or not scenario.versions:
-        raise NotFound(f"no scenario '{scenario_slug}'")
+        raise NotFound("Không có tình huống '%(id)s'", id=scenario_slug)
     if scenario.course_id != cohort.course_id:
-        raise Invalid(f"scenario '{scenario_slug}' belongs to another course than cohort '{cohort.name}'")
+        raise Invalid("Tình huống '%(id)s' thuộc khóa học khác với lớp '%(cohort)s'",
+                      id=scenario_slug, cohort=cohort.name)
     chosen = scenario.versions[-1] if version is None else next(
         (v for v in scenario.versions if v.number == version), None)
     if chosen is None:
-        raise NotFound(f"scenario '{scenario_slug}' has no version {version}")
+        raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=scenario_slug, version=version)
     if opens_at and closes_at and closes_at <= opens_at:
-        raise Invalid("the closing time must be after the opening time", {"closes_at": ["before opening"]})
+        raise Invalid("Thời điểm đóng phải sau thời điểm mở", {"closes_at": ["before opening"]})
     data = scenario_data(chosen)
     rubric_versions = {}
     for key, spec in (("essay", data.essay), ("report", data.discussion)):
         if spec is not None and spec.rubric:
             rubric_versions[key] = latest_rubric_version(session, spec.rubric)
             if rubric_versions[key] is None:
-                raise NotFound(f"rubric '{spec.rubric}' is not in the store: import it first")
+                raise NotFound("Chưa có tiêu chí chấm '%(id)s': hãy nhập trước", id=spec.rubric)
     assignment = m.Assignment(
         cohort_id=cohort.id, scenario_version_id=chosen.id, opens_at=opens_at, closes_at=closes_at,
         allow_retry=data.allow_retry if allow_retry is None else allow_retry,
@@ -103,7 +104,7 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
 
 def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -> None:
     if examiner.role != "examiner":
-        raise Invalid(f"'{examiner.username}' is not an examiner")
+        raise Invalid("'%(name)s' không phải giám khảo", name=examiner.username)
     exists = session.scalar(select(m.AssignmentExaminer).where(
         m.AssignmentExaminer.assignment_id == assignment.id, m.AssignmentExaminer.examiner_id == examiner.id))
     if exists is None:
@@ -131,7 +132,7 @@ def window(assignment: m.Assignment) -> Window:
 def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
     assignment = session.get(m.Assignment, assignment_id)
     if assignment is None:
-        raise NotFound("no such assignment")
+        raise NotFound("Không tìm thấy bài được giao")
     return assignment
 
 
@@ -140,16 +141,16 @@ def learner_assignment(session: Session, user: m.User, assignment_id: int) -> tu
     assignment = session.get(m.Assignment, assignment_id)
     member = assignment and membership(session, user.id, assignment.cohort_id)
     if assignment is None or member is None:
-        raise NotFound("no such assignment")
+        raise NotFound("Không tìm thấy bài được giao")
     return assignment, member
 
 
 def require_open(assignment: m.Assignment, now: datetime) -> None:
     state = window(assignment).state(now)
     if state == "not_open":
-        raise Forbidden("this assignment is not open yet")
+        raise Forbidden("Bài này chưa mở")
     if state == "closed":
-        raise Forbidden("this assignment has closed")
+        raise Forbidden("Bài này đã hết hạn")
 
 
 def assignments_for(session: Session, user: m.User) -> list[tuple[m.Assignment, m.Membership]]:

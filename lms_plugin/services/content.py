@@ -122,8 +122,8 @@ def rubric_data(version: m.RubricVersion) -> RubricData:
 
 
 def course_data(course: m.Course) -> CourseData:
-    return CourseSchema().load(course.topics and {"id": course.slug, "title": course.title,
-                                                  "description": course.description, "topics": course.topics})
+    return CourseSchema().load({"id": course.slug, "title": course.title,
+                                "description": course.description, "topics": course.topics})
 
 
 def latest_rubric_version(session: Session, slug: str) -> m.RubricVersion | None:

@@ -56,13 +56,13 @@ def _group_of(session: Session, user: m.User, assignment_id: int, group_id: int 
         assignment = get_assignment(session, assignment_id)
         group = session.get(m.Group, group_id) if group_id else None
         if group is None or group.cohort_id != assignment.cohort_id:
-            raise NotFound("no such group in this assignment's cohort")
+            raise NotFound("Không có nhóm này trong lớp của bài được giao")
         return assignment, group.id
     assignment, member = learner_assignment(session, user, assignment_id)
     if member.group_id is None:
-        raise Forbidden("you are not in a group of this cohort")
+        raise Forbidden("Bạn chưa thuộc nhóm nào của lớp này")
     if group_id is not None and group_id != member.group_id:
-        raise NotFound("no such group")
+        raise NotFound("Không tìm thấy nhóm")
     return assignment, member.group_id
 
 
@@ -75,12 +75,12 @@ def _view(post: m.Post, viewer: m.User) -> PostView:
 
 def _clean_body(body: str, limit: int) -> str:
     if body is None or not isinstance(body, str):
-        raise Invalid("the text is missing", {"body": ["required"]})
+        raise Invalid("Thiếu nội dung", {"body": ["required"]})
     if len(body) > limit:
-        raise Invalid(f"the text is longer than {limit} characters", {"body": ["too long"]})
+        raise Invalid("Nội dung dài quá %(n)s ký tự", {"body": ["too long"]}, n=limit)
     clean = clean_post(body)
     if not to_text(clean).strip():
-        raise Invalid("the text is empty", {"body": ["empty"]})
+        raise Invalid("Nội dung đang trống", {"body": ["empty"]})
     return clean
 
 
@@ -95,13 +95,13 @@ def list_posts(session: Session, user: m.User, assignment_id: int, group_id: int
 def post_message(session: Session, user: m.User, assignment_id: int, body: str, parent_id: int | None = None,
                  *, now: datetime | None = None) -> PostView:
     if user.role in STAFF:
-        raise Forbidden("staff moderate discussions; posting is for the group's members")
+        raise Forbidden("Giảng viên điều hành thảo luận; chỉ thành viên nhóm được đăng bài")
     assignment, group = _group_of(session, user, assignment_id, None)
     require_open(assignment, _now(now))
     if parent_id is not None:
         parent = session.get(m.Post, parent_id)
         if parent is None or parent.group_id != group or parent.assignment_id != assignment_id:
-            raise Invalid("the post you reply to is not in this discussion", {"parent_id": ["unknown"]})
+            raise Invalid("Bài bạn trả lời không thuộc cuộc thảo luận này", {"parent_id": ["unknown"]})
     post = m.Post(assignment_id=assignment_id, group_id=group, author_id=user.id, parent_id=parent_id,
                   body=_clean_body(body, MAX_POST_CHARS), created_at=_now(now))
     session.add(post)
@@ -112,9 +112,9 @@ def post_message(session: Session, user: m.User, assignment_id: int, body: str, 
 def edit_post(session: Session, user: m.User, post_id: int, body: str, *, now: datetime | None = None) -> PostView:
     post = session.get(m.Post, post_id)
     if post is None or post.author_id != user.id:
-        raise NotFound("no such post of yours")
+        raise NotFound("Không tìm thấy bài đăng của bạn")
     if post.hidden_at is not None:
-        raise Conflict("a hidden post cannot be edited")
+        raise Conflict("Không thể sửa bài đăng đã bị ẩn")
     require_open(post_assignment(session, post), _now(now))
     post.edits.append(m.PostEdit(body=post.body, replaced_at=_now(now)))
     post.body, post.edited_at = _clean_body(body, MAX_POST_CHARS), _now(now)
@@ -128,13 +128,13 @@ def post_assignment(session: Session, post: m.Post) -> m.Assignment:
 
 def hide_post(session: Session, user: m.User, post_id: int, reason: str, *, now: datetime | None = None) -> PostView:
     if user.role not in STAFF:
-        raise Forbidden("only lecturers moderate discussions")
+        raise Forbidden("Chỉ giảng viên được điều hành thảo luận")
     post = session.get(m.Post, post_id)
     if post is None:
-        raise NotFound("no such post")
+        raise NotFound("Không tìm thấy bài đăng")
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("say why the post is hidden", {"reason": ["required"]})
+        raise Invalid("Hãy nêu lý do ẩn bài đăng", {"reason": ["required"]})
     post.hidden_at, post.hidden_by_id, post.hidden_reason = _now(now), user.id, reason[:500]
     audit.record(session, user.id, "post.hide", "post", post.id, reason=reason[:500])
     return _view(post, user)
@@ -165,11 +165,11 @@ def save_group_report(session: Session, user: m.User, assignment_id: int, body: 
     require_open(assignment, _now(now))
     report = _report(session, assignment_id, group)
     if report is not None and report.submitted_at is not None:
-        raise Conflict("the group report has been submitted")
+        raise Conflict("Báo cáo nhóm đã được nộp")
     current = report.revision if report else 0
     if revision != current:
-        raise Conflict(f"someone saved the report meanwhile (revision {current}); reload and merge",
-                       {"revision": [str(current)]})
+        raise Conflict("Một thành viên khác vừa lưu báo cáo (bản %(n)s); hãy tải lại và hợp nhất nội dung",
+                       {"revision": [str(current)]}, n=current)
     if report is None:
         report = m.GroupReport(assignment_id=assignment_id, group_id=group)
         session.add(report)
@@ -185,9 +185,9 @@ def submit_group_report(session: Session, user: m.User, assignment_id: int, *,
     require_open(assignment, _now(now))
     report = _report(session, assignment_id, group)
     if report is None or not to_text(report.body).strip():
-        raise Invalid("the group report is empty")
+        raise Invalid("Báo cáo nhóm đang trống")
     if report.submitted_at is not None:
-        raise Conflict("the group report has been submitted already")
+        raise Conflict("Báo cáo nhóm đã được nộp trước đó")
     report.submitted_at, report.submitted_by_id, report.sha256 = _now(now), user.id, sha256(report.body)
     audit.record(session, user.id, "group_report.submit", "group_report", report.id, sha256=report.sha256)
     session.flush()

@@ -40,9 +40,9 @@ def _now(now: datetime | None) -> datetime:
 
 def _check_body(body) -> str:
     if not isinstance(body, str):
-        raise Invalid("the essay text is missing", {"body": ["required"]})
+        raise Invalid("Thiếu nội dung bài thu hoạch", {"body": ["required"]})
     if len(body) > MAX_ESSAY_CHARS:
-        raise Invalid(f"the essay is longer than {MAX_ESSAY_CHARS} characters", {"body": ["too long"]})
+        raise Invalid("Bài thu hoạch dài quá %(n)s ký tự", {"body": ["too long"]}, n=MAX_ESSAY_CHARS)
     return body
 
 
@@ -88,18 +88,18 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
     require_open(assignment, _now(now))
     spec = scenario_data(assignment.scenario_version).essay
     if spec is None:
-        raise NotFound("this scenario has no essay")
+        raise NotFound("Tình huống này không có bài thu hoạch")
     check = core.check_length(body, spec.min_words, spec.max_words)
     if check.too_short:
-        raise Invalid(f"the essay has {check.words} words; at least {spec.min_words} are asked for",
-                      {"body": ["too short"]})
+        raise Invalid("Bài có %(words)s chữ; yêu cầu tối thiểu %(n)s chữ",
+                      {"body": ["too short"]}, words=check.words, n=spec.min_words)
     if check.too_long:
-        raise Invalid(f"the essay has {check.words} words; at most {spec.max_words} are allowed",
-                      {"body": ["too long"]})
+        raise Invalid("Bài có %(words)s chữ; tối đa cho phép %(n)s chữ",
+                      {"body": ["too long"]}, words=check.words, n=spec.max_words)
     previous = session.scalar(select(func.max(m.Essay.version)).where(
         m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id)) or 0
     if previous and assignment.grades_released_at is not None:
-        raise Conflict("grades have been released; the essay can no longer be resubmitted")
+        raise Conflict("Điểm đã được công bố; không thể nộp lại bài")
     essay = m.Essay(assignment_id=assignment_id, user_id=user.id, version=previous + 1, body=body,
                     sha256=core.sha256(body), words=check.words, submitted_at=_now(now))
     session.add(essay)
@@ -125,13 +125,13 @@ def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Ess
     """
     essay = session.get(m.Essay, essay_id)
     if essay is None:
-        raise NotFound("no such essay")
+        raise NotFound("Không tìm thấy bài thu hoạch")
     if user.id == essay.user_id or user.role in ("lecturer", "admin"):
         return essay, True
     if user.role == "examiner" and session.scalar(select(m.Grade).where(
             m.Grade.essay_id == essay.id, m.Grade.examiner_id == user.id)):
         return essay, False
-    raise NotFound("no such essay")
+    raise NotFound("Không tìm thấy bài thu hoạch")
 
 
 def receipt_of(essay: m.Essay) -> Receipt:

@@ -64,7 +64,7 @@ def rubric_view(rubric: Rubric) -> dict[str, Any]:
 
 def essay_rubric(assignment: m.Assignment) -> Rubric:
     if assignment.essay_rubric_version is None:
-        raise NotFound("this assignment has no essay rubric")
+        raise NotFound("Bài được giao này không có tiêu chí chấm bài thu hoạch")
     return rubric_data(assignment.essay_rubric_version)
 
 
@@ -74,7 +74,7 @@ def _status(grade: m.Grade) -> str:
 
 def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
     if examiner.role != "examiner":
-        raise Forbidden("only examiners mark essays")
+        raise Forbidden("Chỉ giám khảo được chấm bài")
     grades = session.scalars(select(m.Grade).where(m.Grade.examiner_id == examiner.id)
                              .order_by(m.Grade.finalised_at.is_not(None), m.Grade.id))
     items = []
@@ -91,7 +91,7 @@ def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
 def my_grade(session: Session, examiner: m.User, essay_id: int) -> m.Grade:
     grade = session.scalar(select(m.Grade).where(m.Grade.essay_id == essay_id, m.Grade.examiner_id == examiner.id))
     if grade is None:
-        raise NotFound("this essay is not in your queue")
+        raise NotFound("Bài này không nằm trong danh sách chấm của bạn")
     return grade
 
 
@@ -101,7 +101,7 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
     now = now or datetime.now(timezone.utc)
     grade = my_grade(session, examiner, essay_id)
     if grade.finalised_at is not None:
-        raise Conflict("you have finalised this grade; it can no longer change")
+        raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
     rubric = essay_rubric(grade.essay.assignment)
     try:
         judged = rubric.score(scores, comments)
@@ -141,7 +141,7 @@ def update_result(session: Session, essay: m.Essay, threshold: float = DEFAULT_T
 def release_grades(session: Session, user: m.User, assignment_id: int, *, now: datetime | None = None) -> int:
     """Make final marks visible to their authors; returns how many essays have a final mark."""
     if user.role not in ("lecturer", "admin"):
-        raise Forbidden("only lecturers release grades")
+        raise Forbidden("Chỉ giảng viên được công bố điểm")
     assignment = get_assignment(session, assignment_id)
     assignment.grades_released_at = now or datetime.now(timezone.utc)
     audit.record(session, user.id, "grades.release", "assignment", assignment.id)
@@ -152,9 +152,9 @@ def release_grades(session: Session, user: m.User, assignment_id: int, *, now: d
 def grade_for_author(session: Session, user: m.User, essay_id: int) -> GradeReport:
     essay = session.get(m.Essay, essay_id)
     if essay is None or essay.user_id != user.id:
-        raise NotFound("no such essay of yours")
+        raise NotFound("Không tìm thấy bài thu hoạch của bạn")
     if essay.assignment.grades_released_at is None:
-        raise Forbidden("grades have not been released yet")
+        raise Forbidden("Điểm chưa được công bố")
     result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
     rubric = essay_rubric(essay.assignment)
     grades = sorted((g for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id))

@@ -1,0 +1,74 @@
+"""The standalone Flask application: ``create_app(config=None)``.
+
+Blueprints per role call the same services as the JSON API and the XBlocks;
+a request is the unit of work (views commit, the teardown rolls back).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..store import db
+from . import errors, extensions, session as web_session
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,                 # None: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # an essay of 200,000 characters fits with room for JSON
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,          # a cadre may keep the essay editor open all day
+    "BABEL_DEFAULT_LOCALE": "vi",
+    "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+    "LANGUAGES": {"vi": "Tiếng Việt", "en": "English"},
+    "GRADING_THRESHOLD": 1.5,             # gap between two marks that calls a third examiner
+    "SIMILARITY_FLAG_SCORE": 0.25,        # share copied from one source shown as worth a look
+    "JOBS": "inline",                     # inline | celery
+    "AUTOSAVE_SECONDS": 5,
+}
+
+
+def _secret_key(app: Flask) -> str:
+    """CASELAB_SECRET_KEY, else one kept in the instance folder so sessions survive restarts."""
+    if os.environ.get("CASELAB_SECRET_KEY"):
+        return os.environ["CASELAB_SECRET_KEY"]
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("CASELAB_INSTANCE") or str(Path.cwd() / "instance"))
+    app.config.update(DEFAULTS)
+    app.config.update({k.removeprefix("CASELAB_"): v for k, v in os.environ.items()
+                       if k.startswith("CASELAB_") and k.removeprefix("CASELAB_") in DEFAULTS
+                       and k != "CASELAB_DATABASE_URL"})
+    app.config.update(config or {})
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.json.ensure_ascii = False          # Vietnamese stays readable in API output
+
+    engine = app.config.get("ENGINE") or db.make_engine(app.config["DATABASE_URL"])
+    app.extensions["caselab.engine"] = engine
+    app.extensions["caselab.sessions"] = db.session_factory(engine)
+
+    extensions.init_app(app)
+    web_session.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import auth, public
+    for blueprint in (public.bp, auth.bp):
+        app.register_blueprint(blueprint)

@@ -43,7 +43,7 @@ def test_the_case_is_played_scored_and_resumed(session, course):
         attempts.choose(session, people["hv1"], state.id, "s1", "b")
     done = attempts.choose(session, people["hv1"], state.id, "s2", "a")
     assert done.finished and done.stage["ending"] and done.score == 1.0
-    with pytest.raises(Conflict, match="does not allow"):
+    with pytest.raises(Conflict, match="không cho phép"):
         attempts.start_attempt(session, people["hv1"], assignment.id, retry=True)
 
 
@@ -53,7 +53,7 @@ def test_a_cadre_cannot_touch_another_cadres_attempt_or_a_closed_assignment(sess
     with pytest.raises(NotFound):
         attempts.choose(session, people["hv2"], state.id, "s1", "a")
     assignment.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
-    with pytest.raises(Forbidden, match="closed"):
+    with pytest.raises(Forbidden, match="hết hạn"):
         attempts.choose(session, people["hv1"], state.id, "s1", "a")
 
 
@@ -85,7 +85,7 @@ def first_group(session, people):
 def test_group_report_co_editing_refuses_a_stale_save(session, course):
     people, assignment = course
     saved = discussion.save_group_report(session, people["hv1"], assignment.id, "<p>Bản 1</p>", revision=0)
-    with pytest.raises(Conflict, match="revision 1"):
+    with pytest.raises(Conflict, match="bản 1"):
         discussion.save_group_report(session, people["hv2"], assignment.id, "<p>Bản khác</p>", revision=0)
     saved = discussion.save_group_report(session, people["hv2"], assignment.id, "<p>Bản 2</p>", revision=1)
     submitted = discussion.submit_group_report(session, people["hv2"], assignment.id)
@@ -98,7 +98,7 @@ def test_group_report_co_editing_refuses_a_stale_save(session, course):
 def test_essay_double_marking_with_a_third_examiner_then_release(session, course):
     people, assignment = course
     essays.save_draft(session, people["hv1"], assignment.id, "ngắn")
-    with pytest.raises(Invalid, match="at least 10"):
+    with pytest.raises(Invalid, match="tối thiểu 10"):
         essays.submit_essay(session, people["hv1"], assignment.id, "ngắn quá")
     assert essays.get_draft(session, people["hv1"], assignment.id).body == "ngắn"
     receipt = essays.submit_essay(session, people["hv1"], assignment.id, ESSAY)
@@ -126,7 +126,7 @@ def test_essay_double_marking_with_a_third_examiner_then_release(session, course
     final = grading.grade_essay(session, people["gk3"], receipt.id, {"phan-tich": 2}, final=True)
     assert (final.result_status, final.result) == ("final", 10.0)
 
-    with pytest.raises(Forbidden, match="not been released"):
+    with pytest.raises(Forbidden, match="chưa được công bố"):
         grading.grade_for_author(session, people["hv1"], receipt.id)
     with pytest.raises(Forbidden):
         grading.release_grades(session, people["hv1"], assignment.id)
@@ -134,5 +134,5 @@ def test_essay_double_marking_with_a_third_examiner_then_release(session, course
     session.commit()
     report = grading.grade_for_author(session, people["hv1"], receipt.id)
     assert report.final == 10.0 and report.criteria[0]["comments"] == ["Sâu sắc"]
-    with pytest.raises(Conflict, match="released"):
+    with pytest.raises(Conflict, match="đã được công bố"):
         essays.submit_essay(session, people["hv1"], assignment.id, ESSAY)

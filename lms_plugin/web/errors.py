@@ -1,0 +1,40 @@
+"""Errors as people and scripts expect them: JSON under /api, a page elsewhere."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..services.errors import ServiceError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str, fields: dict | None = None):
+    if wants_json():
+        return jsonify({"error": message, "fields": fields or {}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service(exc: ServiceError):
+        return error_response(exc.status, exc.translated(gettext), exc.fields)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return error_response(413, _("Nội dung gửi lên vượt quá %(kb)s KB. Bản nháp của bạn vẫn được giữ; "
+                                     "hãy rút gọn rồi gửi lại.", kb=limit))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_response(400, _("Biểu mẫu đã hết hạn. Hãy tải lại trang và thử lại."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
