@@ -69,6 +69,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, public
-    for blueprint in (public.bp, auth.bp):
-        app.register_blueprint(blueprint)
+    from . import admin, api, auth, cadre, examiner, lecturer, public
+    for module in (public, auth, cadre, lecturer, examiner, admin, api):
+        app.register_blueprint(module.bp)
