@@ -3,8 +3,8 @@
 The checks that need more than one file live here: the topic exists in the
 scenario's course, the essay rubric exists, attachments exist, ids are unique.
 A scenario's course is the course.yaml in its folder or the nearest parent
-folder; rubrics are those given plus any ``rubrics/`` folder beside one of
-those parents.
+folder; rubrics are those given plus any ``rubrics/`` folder between the
+scenario's folder and the course folder's parent.
 """
 from __future__ import annotations
 
@@ -176,8 +176,12 @@ class _Loader:
             known = self.add_course(course_file)
         return known
 
-    def discover_rubrics(self, path: Path) -> None:
-        for folder in [path.resolve().parent, *path.resolve().parent.parents]:
+    def discover_rubrics(self, path: Path, course_file: Path | None) -> None:
+        """``rubrics/`` folders from the scenario's folder up to the course folder's parent."""
+        folders = [path.resolve().parent, *path.resolve().parent.parents]
+        if course_file is not None and course_file.parent.parent in folders:
+            folders = folders[: folders.index(course_file.parent.parent) + 1]
+        for folder in folders:
             rubric_dir = folder / "rubrics"
             if rubric_dir.is_dir() and rubric_dir not in self._rubric_dirs_seen:
                 self._rubric_dirs_seen.add(rubric_dir)
@@ -201,7 +205,7 @@ class _Loader:
             known = ", ".join(str(t.id) for t in loaded_course.course.topics)
             problems.append(Problem(("topic",), f"topic {scenario.topic!r} is not in course "
                                                 f"'{loaded_course.course.id}' (topics: {known})"))
-        self.discover_rubrics(path)
+        self.discover_rubrics(path, course_file)
         for key, spec in (("essay", scenario.essay), ("discussion", scenario.discussion)):
             if spec is not None and spec.rubric and self.catalog.rubric(spec.rubric) is None:
                 problems.append(Problem((key, "rubric"), f"unknown rubric '{spec.rubric}'"))
