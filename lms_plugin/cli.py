@@ -227,6 +227,32 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
         raise click.BadParameter(str(exc))
 
 
+@main.command("similarity")
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Essays, one JSON object a line: {"id": …, "text": …}.')
+@click.option("--reference", "reference_path", type=click.Path(exists=True, dir_okay=False),
+              help="Sources essays may copy from (lecture notes, legal texts), same format.")
+@click.option("--exclude", "exclude_path", type=click.Path(exists=True, dir_okay=False),
+              help="Texts whose passages never count (the scenario, the essay template).")
+@click.option("--min-score", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Report a pair when this share of the essay is found in the source.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+              help="On a bad input line: stop, or report it and go on.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_path, on_error, quiet) -> None:
+    """Find reused passages across essays; one JSON line per (essay, source) pair."""
+    from .services.similarity_batch import BatchInputError, run_batch
+    try:
+        summary = run_batch(input_path, output_path, reference_path, exclude_path, min_score,
+                            on_error=on_error, progress=not quiet)
+    except BatchInputError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{summary.essays} essay(s), {summary.references} reference(s), {summary.excluded} excluded, "
+               f"{summary.skipped_lines} bad line(s) skipped: {summary.pairs_written} pair(s) written to "
+               f"{output_path} in {summary.seconds:.1f} s", err=True)
+
+
 @main.command("demo")
 @click.option("--password", required=True, help="Password for every demo account (at least 8 characters).")
 @pass_ctx

@@ -1,0 +1,299 @@
+"""ReuseDetector: the estimator-style entry point of the similarity engine."""
+from __future__ import annotations
+
+from typing import Callable, Hashable, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from lms_plugin.core.text import hash_syllables
+
+from . import paraphrase, storage
+from .fingerprints import Fingerprints, fingerprint, kgram_hashes
+from .index import FingerprintIndex, Instances
+from .passages import align, covered
+from .results import Match, Passage, QueryResult, SourceShare
+from .workers import map_chunks
+
+Document = tuple[Hashable, str]
+ESSAY, REFERENCE = 0, 1
+_KIND_NAMES = ("essay", "reference")
+
+
+class ReuseDetector:
+    """Find text of essays reused from other essays or reference texts.
+
+    Parameters
+    ----------
+    k : syllables per k-gram.
+    window : winnowing window; any shared run of ``k + window - 1``
+        syllables is guaranteed to be seen.
+    min_shared : fingerprints two documents must share to be compared.
+    min_passage : shortest passage reported, in syllables.
+    max_gap : largest step (syllables) inside a passage; default
+        2 * (k + window), so lightly edited copies stay one passage.
+    boilerplate_share, boilerplate_min_docs : a fingerprint found in more
+        than max(boilerplate_min_docs, boilerplate_share * essays) documents
+        is boilerplate and never counts.
+    max_postings : upper bound on that limit, which bounds the work per
+        fingerprint on large cohorts.
+    n_features : hashed term space of the paraphrase signal (power of 2).
+    n_terms, search_terms : terms kept per document for the paraphrase
+        cosine, and for the neighbour search among the whole cohort.
+    neighbours, min_paraphrase : paraphrase neighbours per essay reported
+        when their cosine reaches ``min_paraphrase``.
+    idf_sample : documents used to estimate the IDF (all when fewer).
+    chunk_size, n_jobs : documents per work unit; processes (None = cores).
+    """
+
+    def __init__(self, *, k: int = 5, window: int = 8, min_shared: int = 2, min_passage: int = 8,
+                 max_gap: int | None = None, boilerplate_share: float = 0.1, boilerplate_min_docs: int = 5,
+                 max_postings: int = 200, n_features: int = 2**20, n_terms: int = 256, search_terms: int = 48,
+                 neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
+                 chunk_size: int = 2000, n_jobs: int | None = None):
+        self.k = k
+        self.window = window
+        self.min_shared = min_shared
+        self.min_passage = min_passage
+        self.max_gap = max_gap
+        self.boilerplate_share = boilerplate_share
+        self.boilerplate_min_docs = boilerplate_min_docs
+        self.max_postings = max_postings
+        self.n_features = n_features
+        self.n_terms = n_terms
+        self.search_terms = search_terms
+        self.neighbours = neighbours
+        self.min_paraphrase = min_paraphrase
+        self.idf_sample = idf_sample
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    _PARAMS = ("k", "window", "min_shared", "min_passage", "max_gap", "boilerplate_share",
+               "boilerplate_min_docs", "max_postings", "n_features", "n_terms", "search_terms",
+               "neighbours", "min_paraphrase", "idf_sample", "chunk_size", "n_jobs")
+
+    def get_params(self) -> dict:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, documents: Iterable[Document], exclude: Iterable[Document] = (),
+            references: Iterable[Document] = (), *,
+            on_progress: Callable[[int], None] | None = None) -> "ReuseDetector":
+        """Index essays ``documents`` and ``references``; fingerprints of the
+        ``exclude`` texts (scenario, template, quoted law) never count.
+
+        ``on_progress(n)`` is called as each batch of n documents is done.
+        """
+        essays = list(documents)
+        refs = list(references)
+        docs = essays + refs
+        ids = [d[0] for d in docs]
+        if not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
+            raise TypeError("document ids must be str or int (they are saved as JSON)")
+        if len(set(ids)) != len(ids):
+            raise ValueError("document ids must be unique across essays and references")
+        texts = [d[1] for d in docs]
+        self.ids_ = ids
+        self.kinds_ = np.array([ESSAY] * len(essays) + [REFERENCE] * len(refs), dtype=np.int8)
+        self.n_essays_ = len(essays)
+        self.idf_ = paraphrase.fit_idf(paraphrase.term_counts(
+            hash_syllables(texts[: self.idf_sample]), self.n_features))
+
+        parts, starts, ends, rows, search = [], [], [], [], []
+        offset = 0
+        args = (self.k, self.window, self.n_features, self.n_terms, self.search_terms, self.idf_)
+        for part in map_chunks(texts, args, self.chunk_size, self.n_jobs, on_progress):
+            fp_part = part[0]
+            parts.append(Fingerprints(fp_part.hash, fp_part.doc + np.int32(offset), fp_part.pos,
+                                      fp_part.start, fp_part.end))
+            offset += part[1].size
+            starts.append(part[1])
+            ends.append(part[2])
+            rows.append(part[3])
+            search.append(part[4])
+        fp = Fingerprints.concat(parts)
+        self.text_start_ = np.concatenate(starts) if starts else np.zeros(0, np.int32)
+        self.text_end_ = np.concatenate(ends) if ends else np.zeros(0, np.int32)
+        empty = sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        self.tfidf_ = sp.vstack(rows).tocsr() if rows else empty
+        self.search_ = sp.vstack(search).tocsr() if search else empty
+        del rows, search
+
+        stop = self._all_kgram_hashes([d[1] for d in exclude])
+        self.df_limit_ = int(min(self.max_postings,
+                                 max(self.boilerplate_min_docs, self.boilerplate_share * self.n_essays_)))
+        self.index_ = FingerprintIndex.build(fp, stop, self.df_limit_)
+        self._tfidf_t = None
+        return self
+
+    def _all_kgram_hashes(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0, np.uint64)
+        kg, _, _ = kgram_hashes(hash_syllables(texts), self.k)
+        return np.unique(kg[kg != np.iinfo(np.uint64).max])
+
+    # --------------------------------------------------------------- pairs
+    def pairs(self, min_score: float = 0.1) -> list[Match]:
+        """All directed matches (a essay, b essay or reference) of the fitted
+        cohort with ``score >= min_score``, plus paraphrase neighbours whose
+        cosine reaches ``min_paraphrase``."""
+        index = self.index_
+        n = len(self.ids_)
+        inst = index.cohort_instances(max_group=4 * self.df_limit_)
+        doc_a = index.entries.doc[inst.a].astype(np.int64)
+        doc_b = index.entries.doc[inst.b].astype(np.int64)
+        useful = self.kinds_[doc_a] == ESSAY
+        inst, doc_a, doc_b = Instances(inst.a[useful], inst.b[useful]), doc_a[useful], doc_b[useful]
+        pair_key = doc_a * n + doc_b
+        keys, counts = np.unique(pair_key, return_counts=True)
+        cand = keys[counts >= self.min_shared]
+        chosen = np.isin(pair_key, cand)
+        inst = Instances(inst.a[chosen], inst.b[chosen])
+        pair = np.searchsorted(cand, pair_key[chosen])
+        cand_a, cand_b = cand // n, cand % n
+
+        forward = self._directed(pair, inst.a, inst.b, cand_a, cand.size)
+        backward = self._directed(pair, inst.b, inst.a, cand_b, cand.size)
+        back_ok = self.kinds_[cand_b] == ESSAY
+
+        found: dict[tuple[int, int], tuple[float, tuple[Passage, ...]]] = {}
+        for p in np.flatnonzero(forward[0] >= min_score):
+            found[(int(cand_a[p]), int(cand_b[p]))] = (float(forward[0][p]), forward[1].get(p, ()))
+        for p in np.flatnonzero((backward[0] >= min_score) & back_ok):
+            found[(int(cand_b[p]), int(cand_a[p]))] = (float(backward[0][p]), backward[1].get(p, ()))
+        self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
+        return self._matches(found)
+
+    def _directed(self, pair, entry_a, entry_b, doc_of_a, n_pairs):
+        """Scores and passages (A = the document of ``entry_a``) per pair."""
+        e = self.index_.entries
+        order = np.lexsort((entry_a, pair))
+        runs = align(pair[order], e.pos[entry_a[order]], e.pos[entry_b[order]],
+                     e.start[entry_a[order]], e.end[entry_a[order]],
+                     e.start[entry_b[order]], e.end[entry_b[order]],
+                     self.k, self._max_gap(), self.min_passage)
+        chars = covered(runs.pair, runs.a_start, runs.a_end, n_pairs)
+        length = np.maximum(self.text_end_[doc_of_a] - self.text_start_[doc_of_a], 1)
+        scores = chars / length
+        return scores, _group_passages(runs)
+
+    def _max_gap(self) -> int:
+        return self.max_gap if self.max_gap is not None else 2 * (self.k + self.window)
+
+    def _add_paraphrase_neighbours(self, found, forward, backward, cand_a, cand_b, cand):
+        essays = np.flatnonzero(self.kinds_ == ESSAY)
+        a, b = paraphrase.neighbours(self.search_, self.neighbours, min_overlap=self.min_paraphrase / 4,
+                                     rows=essays, max_df=self.df_limit_)
+        if a.size == 0:
+            return
+        cos = paraphrase.pair_cosines(self.tfidf_, a, b)
+        n = len(self.ids_)
+        for i, j in zip(a[cos >= self.min_paraphrase].tolist(), b[cos >= self.min_paraphrase].tolist()):
+            if (i, j) in found:
+                continue
+            lo, hi = min(i, j), max(i, j)
+            p = np.searchsorted(cand, lo * n + hi)
+            if p < cand.size and cand[p] == lo * n + hi:
+                scores, passages = forward if i == lo else backward
+                found[(i, j)] = (float(scores[p]), passages.get(p, ()))
+            else:
+                found[(i, j)] = (0.0, ())
+
+    def _matches(self, found) -> list[Match]:
+        if not found:
+            return []
+        keys = np.array(list(found.keys()), dtype=np.int64)
+        cos = paraphrase.pair_cosines(self.tfidf_, keys[:, 0], keys[:, 1])
+        out = []
+        for (i, j), c in zip(found, cos.tolist()):
+            score, passages = found[(i, j)]
+            out.append(Match(self.ids_[i], self.ids_[j], _KIND_NAMES[self.kinds_[j]], score, round(c, 6), passages))
+        out.sort(key=lambda m: (-m.score, -m.paraphrase))
+        return out
+
+    # --------------------------------------------------------------- query
+    def query(self, text: str, *, ignore: Iterable[Hashable] = ()) -> QueryResult:
+        """Report for one new essay against the fitted index; documents
+        whose id is in ``ignore`` are left out (e.g. the essay itself)."""
+        syllables = hash_syllables([text])
+        fp = fingerprint(syllables, self.k, self.window)
+        _, inverse, counts = np.unique(fp.hash, return_inverse=True, return_counts=True)
+        solo = counts[inverse] == 1
+        length = int(syllables.ends[-1] - syllables.starts[0]) if syllables.hashes.size else 0
+        vector = paraphrase.tfidf_rows(paraphrase.term_counts(syllables, self.n_features), self.idf_, self.n_terms)
+        return self._report(None, fp, solo, length, vector, self._doc_numbers(ignore))
+
+    def report(self, doc_id: Hashable) -> QueryResult:
+        """Report for a fitted essay against all other fitted documents."""
+        d = self._doc_numbers([doc_id])[0]
+        e = self.index_.entries
+        lo, hi = np.searchsorted(e.doc, [d, d + 1])
+        own = e.take(slice(lo, hi))
+        length = int(self.text_end_[d] - self.text_start_[d])
+        return self._report(doc_id, own, self.index_.solo[lo:hi], length, self.tfidf_[d], np.array([d]))
+
+    def _doc_numbers(self, ids: Iterable[Hashable]) -> np.ndarray:
+        ids = list(ids)
+        if not ids:
+            return np.zeros(0, np.int64)
+        where = {doc_id: i for i, doc_id in enumerate(self.ids_)}
+        return np.array([where[i] for i in ids if i in where], dtype=np.int64)
+
+    def _report(self, a_id: Hashable, fp: Fingerprints, solo: np.ndarray, length: int, vector: sp.csr_matrix,
+                ignore: np.ndarray) -> QueryResult:
+        e = self.index_.entries
+        inst = self.index_.lookup(fp.hash)
+        keep = solo[inst.a] & ~np.isin(e.doc[inst.b], ignore)
+        qa, eb = inst.a[keep], inst.b[keep]
+        doc = e.doc[eb].astype(np.int64)
+        docs, pair, counts = np.unique(doc, return_inverse=True, return_counts=True)
+        ok = counts[pair] >= self.min_shared
+        qa, eb, pair = qa[ok], eb[ok], pair[ok]
+        order = np.lexsort((fp.pos[qa], pair))
+        qa, eb, pair = qa[order], eb[order], pair[order]
+        runs = align(pair, fp.pos[qa], e.pos[eb], fp.start[qa], fp.end[qa], e.start[eb], e.end[eb],
+                     self.k, self._max_gap(), self.min_passage)
+        chars = covered(runs.pair, runs.a_start, runs.a_end, docs.size)
+        scores = chars / max(length, 1)
+        passages = _group_passages(runs)
+
+        cos = paraphrase.cosines_to_all(vector, self._transposed_tfidf())
+        cos[ignore] = 0
+        top = np.flatnonzero(cos >= self.min_paraphrase)
+        top = top[np.argsort(-cos[top], kind="stable")][: self.neighbours]
+        candidates = sorted(set(docs[np.flatnonzero(scores > 0)].tolist()) | set(top.tolist()))
+        where = {d: i for i, d in enumerate(docs.tolist())}
+        matches = []
+        for d in candidates:
+            p = where.get(d)
+            score = float(scores[p]) if p is not None else 0.0
+            matches.append(Match(a_id, self.ids_[d], _KIND_NAMES[self.kinds_[d]], score,
+                                 round(float(cos[d]), 6), passages.get(p, ()) if p is not None else ()))
+        matches.sort(key=lambda m: (-m.score, -m.paraphrase))
+        order = np.argsort(runs.a_start, kind="stable")
+        overall = covered(np.zeros(order.size, np.int64), runs.a_start[order], runs.a_end[order], 1)[0]
+        sources = tuple(SourceShare(m.b, m.b_kind, m.score) for m in matches if m.score > 0)
+        return QueryResult(float(overall) / max(length, 1), sources, tuple(matches))
+
+    def _transposed_tfidf(self) -> sp.csr_matrix:
+        if getattr(self, "_tfidf_t", None) is None:
+            self._tfidf_t = self.tfidf_.T.tocsr()
+        return self._tfidf_t
+
+    # ----------------------------------------------------------- save/load
+    def save(self, path) -> None:
+        """Write the fitted index to ``path`` (numpy .npz, no pickle)."""
+        storage.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "ReuseDetector":
+        """A fitted detector read back from ``save``; any worker can query it."""
+        return storage.load(cls, path)
+
+
+def _group_passages(runs) -> dict[int, tuple[Passage, ...]]:
+    out: dict[int, list[Passage]] = {}
+    for p, a0, a1, b0, b1 in zip(runs.pair.tolist(), runs.a_start.tolist(), runs.a_end.tolist(),
+                                 runs.b_start.tolist(), runs.b_end.tolist()):
+        out.setdefault(p, []).append(Passage(a0, a1, b0, b1))
+    return {p: tuple(v) for p, v in out.items()}

@@ -1,0 +1,55 @@
+"""Saving and loading a fitted ReuseDetector as one numpy .npz (no pickle)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import scipy.sparse as sp
+
+from .fingerprints import Fingerprints
+from .index import FingerprintIndex
+
+FORMAT = "caselab-reuse-index-1"
+
+
+def save(detector, path) -> None:
+    e, index = detector.index_.entries, detector.index_
+    np.savez(
+        path,
+        format=np.array(FORMAT),
+        params=np.array(json.dumps(detector.get_params())),
+        ids=np.array(json.dumps(detector.ids_, ensure_ascii=False)),
+        kinds=detector.kinds_, text_start=detector.text_start_, text_end=detector.text_end_,
+        df_limit=np.array(detector.df_limit_), idf=detector.idf_,
+        fp_hash=e.hash, fp_doc=e.doc, fp_pos=e.pos, fp_start=e.start, fp_end=e.end,
+        keys=index.keys, shift=np.array(index.shift), solo=index.solo, stop=index.stop,
+        **_csr("tfidf", detector.tfidf_), **_csr("search", detector.search_),
+    )
+
+
+def load(cls, path):
+    with np.load(path, allow_pickle=False) as z:
+        if "format" not in z or str(z["format"]) != FORMAT:
+            raise ValueError(f"{path}: not a reuse index ({FORMAT})")
+        detector = cls(**json.loads(str(z["params"])))
+        detector.ids_ = json.loads(str(z["ids"]))
+        detector.kinds_ = z["kinds"]
+        detector.n_essays_ = int(np.sum(detector.kinds_ == 0))
+        detector.text_start_, detector.text_end_ = z["text_start"], z["text_end"]
+        detector.df_limit_ = int(z["df_limit"])
+        detector.idf_ = z["idf"]
+        entries = Fingerprints(z["fp_hash"], z["fp_doc"], z["fp_pos"], z["fp_start"], z["fp_end"])
+        detector.index_ = FingerprintIndex(entries, z["keys"], int(z["shift"]), z["solo"], z["stop"])
+        shape = (len(detector.ids_), detector.n_features)
+        detector.tfidf_ = _read_csr(z, "tfidf", shape)
+        detector.search_ = _read_csr(z, "search", shape)
+        detector._tfidf_t = None
+    return detector
+
+
+def _csr(name: str, m: sp.csr_matrix) -> dict:
+    return {f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr}
+
+
+def _read_csr(z, name: str, shape) -> sp.csr_matrix:
+    return sp.csr_matrix((z[f"{name}_data"], z[f"{name}_indices"], z[f"{name}_indptr"]), shape=shape)
