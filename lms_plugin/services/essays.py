@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core import essays as core
 from ..store import models as m
-from . import audit
+from . import audit, similarity
 from .cohorts import learner_assignment, require_open
 from .content import scenario_data
 from .errors import Conflict, Invalid, NotFound
@@ -60,14 +61,25 @@ def save_draft(session: Session, user: m.User, assignment_id: int, body: str, *,
     assignment, _ = learner_assignment(session, user, assignment_id)
     body = _check_body(body)
     require_open(assignment, _now(now))
-    draft = session.scalar(select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id,
-                                                      m.EssayDraft.user_id == user.id))
-    if draft is None:
-        draft = m.EssayDraft(assignment_id=assignment_id, user_id=user.id)
-        session.add(draft)
+    draft = _draft_row(session, user, assignment_id)
     draft.body, draft.saved_at = body, _now(now)
     session.flush()
     return DraftView(body, draft.saved_at, core.count_words(body))
+
+
+def _draft_row(session: Session, user: m.User, assignment_id: int) -> m.EssayDraft:
+    """The cadre's draft row; two first saves at once (the timer and leaving the page) share one row."""
+    query = select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id, m.EssayDraft.user_id == user.id)
+    draft = session.scalar(query)
+    if draft is not None:
+        return draft
+    try:
+        with session.begin_nested():
+            draft = m.EssayDraft(assignment_id=assignment_id, user_id=user.id, body="")
+            session.add(draft)
+        return draft
+    except IntegrityError:
+        return session.scalar(query)
 
 
 def pick_examiners(session: Session, assignment: m.Assignment, count: int, exclude: set[int]) -> list[int]:
@@ -107,6 +119,7 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
     for round_, examiner in enumerate(pick_examiners(session, assignment, 2, set()), start=1):
         session.add(m.Grade(essay_id=essay.id, examiner_id=examiner, round=round_))
     session.add(m.EssayResult(essay_id=essay.id, status="awaiting_marks"))
+    similarity.request_check(session, essay)
     audit.record(session, user.id, "essay.submit", "essay", essay.id, sha256=essay.sha256, version=essay.version)
     session.flush()
     return Receipt(essay.id, assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words)

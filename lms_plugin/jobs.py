@@ -1,0 +1,121 @@
+"""Background work, declared by services and run once their transaction has committed.
+
+A service calls ``defer(session, "similarity.check_essay", essay_id=7)``; when
+the adapter commits, the work is handed to the configured runner:
+
+- ``inline`` (default): run right after the commit, in the same process;
+- ``thread``: run in a small thread pool, so the request returns first;
+- ``celery``: sent to Celery workers over Redis (``CASELAB_BROKER_URL``); a
+  worker runs ``celery -A lms_plugin.jobs worker``.
+
+A rolled-back transaction runs nothing. Tasks open their own session.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .store import db
+
+log = logging.getLogger(__name__)
+_PENDING = "caselab.jobs"
+_TASKS: dict[str, Callable[..., Any]] = {}
+_config: dict[str, Any] = {"mode": os.environ.get("CASELAB_JOBS", "inline")}
+_pool: ThreadPoolExecutor | None = None
+_celery = None
+
+
+def task(name: str):
+    """Register ``fn(session, **kwargs)`` as the task ``name``."""
+    def register(fn):
+        _TASKS[name] = fn
+        return fn
+    return register
+
+
+def configure(mode: str = "inline", broker_url: str | None = None) -> None:
+    if mode not in ("inline", "thread", "celery"):
+        raise ValueError(f"unknown jobs mode {mode!r}")
+    _config.update(mode=mode, broker_url=broker_url)
+
+
+def defer(session: Session, name: str, **kwargs: Any) -> None:
+    session.info.setdefault(_PENDING, []).append((name, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    for name, kwargs in pending:
+        submit(name, kwargs, url, session.get_bind())
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def submit(name: str, kwargs: dict[str, Any], database_url: str, engine=None) -> None:
+    mode = _config["mode"]
+    if mode == "celery":
+        celery_app().send_task(f"caselab.{name}", kwargs={**kwargs, "database_url": database_url})
+    elif mode == "thread":
+        global _pool
+        _pool = _pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="caselab-job")
+        _pool.submit(run, name, kwargs, database_url, engine)
+    else:
+        run(name, kwargs, database_url, engine)
+
+
+def run(name: str, kwargs: dict[str, Any], database_url: str | None = None, engine=None) -> Any:
+    """Run one task in a session of its own, committing what it did."""
+    _load_tasks()
+    fn = _TASKS[name]
+    own_engine = engine is None
+    engine = engine or db.make_engine(database_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    try:
+        with db.unit_of_work(factory) as session:
+            return fn(session, **kwargs)
+    except Exception:
+        log.exception("job %s%r failed", name, kwargs)
+        raise
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _load_tasks() -> None:
+    from .services import similarity  # noqa: F401  (registers its tasks)
+
+
+def celery_app():
+    """The Celery application; tasks are the registered ones, named ``caselab.<name>``."""
+    global _celery
+    if _celery is None:
+        from celery import Celery
+        broker = _config.get("broker_url") or os.environ.get("CASELAB_BROKER_URL", "redis://127.0.0.1:6379/0")
+        _celery = Celery("caselab", broker=broker, backend=broker)
+        _celery.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
+                            task_acks_late=True, worker_prefetch_multiplier=1)
+        _load_tasks()
+        for name in _TASKS:
+            def runner(database_url: str | None = None, _name=name, **kwargs):
+                return run(_name, kwargs, database_url)
+            _celery.task(name=f"caselab.{name}")(runner)
+    return _celery
+
+
+def __getattr__(name: str):
+    # ``celery -A lms_plugin.jobs worker`` looks for ``app`` or ``celery`` here.
+    if name in ("app", "celery"):
+        return celery_app()
+    raise AttributeError(name)

@@ -1,0 +1,206 @@
+"""Similarity checks in the product: each submitted essay against its cohort, past cohorts and the references.
+
+The engine (core/similarity) judges; this module picks the sources, stores the
+report, and answers the examiner and lecturer views. A score points the
+examiner to passages worth reading; it is not a verdict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import jobs
+from ..core.similarity import QueryResult, ReuseDetector
+from ..store import models as m
+from .content import scenario_data
+from .errors import Forbidden, NotFound
+
+CHECK = "similarity.check_essay"
+STAFF = ("lecturer", "admin")
+
+
+def scenario_text(assignment: m.Assignment) -> str:
+    """Everything the scenario itself says: cadres quote it, so it never counts as reuse."""
+    s = scenario_data(assignment.scenario_version)
+    parts = [s.title, s.summary, s.context]
+    for stage in s.stages:
+        parts.append(stage.prompt)
+        parts.extend(f"{c.text}\n{c.feedback}" for c in stage.choices)
+    if s.discussion:
+        parts.append(s.discussion.prompt)
+    if s.essay:
+        parts.extend([s.essay.prompt, s.essay.recommendations_section or ""])
+    return "\n".join(p for p in parts if p)
+
+
+def _latest_essays(session: Session, course_id: int) -> list[m.Essay]:
+    """The newest version of every essay written in any cohort of the course."""
+    newest = (select(m.Essay.assignment_id, m.Essay.user_id, func.max(m.Essay.version).label("v"))
+              .group_by(m.Essay.assignment_id, m.Essay.user_id).subquery())
+    return list(session.scalars(
+        select(m.Essay)
+        .join(newest, (newest.c.assignment_id == m.Essay.assignment_id) & (newest.c.user_id == m.Essay.user_id)
+              & (newest.c.v == m.Essay.version))
+        .join(m.Assignment, m.Assignment.id == m.Essay.assignment_id)
+        .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
+        .where(m.Cohort.course_id == course_id)
+        .order_by(m.Essay.id)))
+
+
+@dataclass(frozen=True)
+class Sources:
+    essays: list[tuple[str, str]]
+    references: list[tuple[str, str]]
+    exclude: list[tuple[str, str]]
+    titles: dict[str, str]
+
+
+def gather_sources(session: Session, essay: m.Essay) -> Sources:
+    course_id = essay.assignment.cohort.course_id
+    essays = [e for e in _latest_essays(session, course_id) if e.user_id != essay.user_id or e.id == essay.id]
+    if essay.id not in {e.id for e in essays}:
+        essays.append(essay)
+    texts = session.scalars(select(m.ReferenceText).where(
+        (m.ReferenceText.course_id == course_id) | m.ReferenceText.course_id.is_(None)))
+    references, exclude, titles = [], [("scenario", scenario_text(essay.assignment))], {}
+    for ref in texts:
+        key = f"ref-{ref.id}"
+        (references if ref.kind == "reference" else exclude).append((key, ref.body))
+        titles[key] = ref.title
+    for other in essays:
+        titles[f"essay-{other.id}"] = f"Bài thu hoạch #{other.id}"
+    return Sources([(f"essay-{e.id}", e.body) for e in essays], references, exclude, titles)
+
+
+def detector(**params: Any) -> ReuseDetector:
+    """The engine with the product's settings; a cohort check runs in one process."""
+    return ReuseDetector(**{"n_jobs": 1, **params})
+
+
+def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[str, Any]]:
+    shares = {s.source: s.share for s in result.sources}
+    entries = []
+    for match in sorted(result.matches, key=lambda mt: -shares.get(mt.b, mt.score)):
+        kind, number = match.b.split("-", 1)
+        entries.append({
+            "kind": "essay" if kind == "essay" else "reference", "id": int(number),
+            "title": titles.get(match.b, match.b), "share": round(shares.get(match.b, match.score), 4),
+            "score": round(match.score, 4), "paraphrase": round(match.paraphrase, 4),
+            "passages": [[p.a_start, p.a_end, p.b_start, p.b_end] for p in match.passages],
+        })
+    return entries
+
+
+@jobs.task(CHECK)
+def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, **params: Any) -> dict[str, Any]:
+    """Compare one essay with every other source of its course and store the report.
+
+    Essays it shares passages with are checked again, so the earlier writer's
+    examiner also sees the pair.
+    """
+    essay = session.get(m.Essay, essay_id)
+    if essay is None:
+        return {"essay_id": essay_id, "status": "missing"}
+    report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id)) \
+        or m.SimilarityReport(essay_id=essay_id)
+    session.add(report)
+    try:
+        sources = gather_sources(session, essay)
+        engine = detector(**params).fit(sources.essays, exclude=sources.exclude, references=sources.references)
+        result = engine.report(f"essay-{essay.id}")
+    except Exception as exc:   # the report says it failed; the essay itself is untouched
+        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        report.finished_at = datetime.now(timezone.utc)
+        return {"essay_id": essay_id, "status": "failed"}
+    report.status, report.error = "done", None
+    report.score = round(result.score, 4)
+    report.paraphrase = round(max((mt.paraphrase for mt in result.matches), default=0.0), 4)
+    report.sources = _source_entries(result, sources.titles)
+    report.finished_at = datetime.now(timezone.utc)
+    if recheck_matched:
+        for entry in report.sources:
+            if entry["kind"] == "essay":
+                check_essay(session, entry["id"], recheck_matched=False, **params)
+    return {"essay_id": essay_id, "status": "done", "score": report.score}
+
+
+def request_check(session: Session, essay: m.Essay) -> None:
+    """Mark the report pending and run the check once the submission has committed."""
+    if session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id)) is None:
+        session.add(m.SimilarityReport(essay_id=essay.id, status="pending"))
+    jobs.defer(session, CHECK, essay_id=essay.id)
+
+
+@dataclass(frozen=True)
+class ReportView:
+    essay_id: int
+    status: str
+    score: float | None
+    paraphrase: float | None
+    sources: list[dict[str, Any]]
+    body: str
+    finished_at: datetime | None
+
+
+def report_for(session: Session, user: m.User, essay_id: int) -> ReportView:
+    """The report for examiners of the essay and lecturers; sources' text comes along for side-by-side views."""
+    essay = session.get(m.Essay, essay_id)
+    allowed = essay is not None and (user.role in STAFF or (user.role == "examiner" and session.scalar(
+        select(m.Grade.id).where(m.Grade.essay_id == essay_id, m.Grade.examiner_id == user.id))))
+    if not allowed:
+        raise NotFound("Không tìm thấy bài thu hoạch")
+    report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id))
+    if report is None:
+        raise NotFound("Chưa có báo cáo trùng lặp cho bài này")
+    sources = []
+    for entry in report.sources or []:
+        row = session.get(m.Essay if entry["kind"] == "essay" else m.ReferenceText, entry["id"])
+        sources.append({**entry, "text": row.body if row is not None else ""})
+    return ReportView(essay_id, report.status, report.score, report.paraphrase, sources, essay.body,
+                      report.finished_at)
+
+
+@dataclass(frozen=True)
+class CohortView:
+    essays: list[dict[str, Any]]      # essay_id, score, top source — highest first
+    pairs: list[dict[str, Any]]       # a, b, score (a's share found in b), paraphrase
+    clusters: list[list[int]]         # essays linked by reuse above the threshold, largest first
+
+
+def cohort_view(session: Session, user: m.User, assignment_id: int, min_score: float) -> CohortView:
+    """Rank the assignment's essays and pairs by reuse, and group essays that copy from each other."""
+    if user.role not in STAFF:
+        raise Forbidden("Chỉ giảng viên xem báo cáo trùng lặp của cả lớp")
+    assignment = session.get(m.Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("Không tìm thấy bài được giao")
+    essays = [e for e in _latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id]
+    if len(essays) < 2:
+        return CohortView([], [], [])
+    engine = detector().fit([(e.id, e.body) for e in essays], exclude=[("scenario", scenario_text(assignment))])
+    matches = engine.pairs(min_score)
+    best: dict[int, tuple[float, int]] = {}
+    parent = {e.id: e.id for e in essays}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for match in matches:
+        if match.score > best.get(match.a, (0.0, 0))[0]:
+            best[match.a] = (match.score, match.b)
+        parent[root(match.a)] = root(match.b)
+    groups: dict[int, list[int]] = {}
+    for essay in essays:
+        groups.setdefault(root(essay.id), []).append(essay.id)
+    return CohortView(
+        essays=sorted(({"essay_id": a, "score": round(s, 4), "source": b} for a, (s, b) in best.items()),
+                      key=lambda row: -row["score"]),
+        pairs=sorted(({"a": mt.a, "b": mt.b, "score": round(mt.score, 4), "paraphrase": round(mt.paraphrase, 4)}
+                      for mt in matches), key=lambda row: -row["score"]),
+        clusters=sorted((sorted(g) for g in groups.values() if len(g) > 1), key=len, reverse=True))

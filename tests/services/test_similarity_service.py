@@ -1,0 +1,161 @@
+"""Similarity checks in the product: run after submission, stored, shown to the right people."""
+import os
+
+import pytest
+from sqlalchemy import select
+
+from lms_plugin import jobs
+from lms_plugin.services import accounts, cohorts, essays, similarity
+from lms_plugin.services.catalog import load_catalog
+from lms_plugin.services.content import import_catalog
+from lms_plugin.services.errors import Forbidden, NotFound
+from lms_plugin.store import models as m
+
+LAND = ("Sau khi hợp nhất ba xã cũ, hồ sơ địa chính của xã Tân Hòa nằm rải rác ở ba trụ sở với ba cách đánh số "
+        "thửa khác nhau. Nhiều thửa đất bị trùng số hiệu, một số hộ có giấy chứng nhận cấp từ năm 1998 nhưng bản "
+        "đồ gốc đã thất lạc. Cán bộ địa chính phải đối chiếu thủ công từng hồ sơ, mỗi ngày chỉ xử lý được khoảng "
+        "mười lăm bộ, trong khi người dân đến hỏi ngày càng đông. Tôi đề xuất lập tổ công tác liên ngành, số hóa "
+        "toàn bộ sổ mục kê trong sáu tháng và công khai tiến độ trên cổng thông tin của xã để người dân theo dõi.")
+BUDGET = ("Mục tiêu tăng trưởng hai con số đòi hỏi xã phải chọn đúng công trình đầu tư công. Với nguồn vốn khoảng "
+          "mười hai tỷ đồng, xã nên ưu tiên tuyến đường nối vùng nguyên liệu chè với nhà máy chế biến, vì tuyến "
+          "đường này giảm chi phí vận chuyển cho hơn bốn trăm hộ và thu hút thêm hợp tác xã. Việc nâng cấp trụ sở "
+          "có thể lùi lại một năm. Cần họp dân công khai danh mục, lấy ý kiến Mặt trận và giám sát cộng đồng.")
+DATA = ("Dữ liệu dân cư của xã đang nằm ở nhiều hệ thống: cơ sở dữ liệu quốc gia về dân cư, danh sách hộ nghèo "
+        "trên tệp bảng tính của từng xã cũ và sổ theo dõi bảo trợ xã hội. Khi đối chiếu, có hơn hai trăm người "
+        "xuất hiện ở hai danh sách với thông tin khác nhau. Trước khi chi trả hỗ trợ, xã cần làm sạch dữ liệu, "
+        "xác minh tại thôn và thống nhất một nguồn dữ liệu gốc do công an xã và văn phòng cùng quản lý.")
+
+
+@pytest.fixture
+def setup(session, tree):
+    import_catalog(session, load_catalog(["scenarios", "rubrics"]))
+    people = {n: accounts.create_user(session, n, r, "mat-khau-123") for n, r in
+              [("gv", "lecturer"), ("a", "cadre"), ("b", "cadre"), ("c", "cadre"), ("gk1", "examiner"),
+               ("gk2", "examiner"), ("gk3", "examiner")]}
+    cohort = cohorts.create_cohort(session, "Lớp 1", "khoa-thu")
+    group = cohorts.group_named(session, cohort, "Xã Tân Hòa")
+    for name in "abc":
+        cohorts.add_member(session, cohort, people[name], group)
+    assignment = cohorts.assign_scenario(session, cohort, "t1-mau", examiners=[people["gk1"], people["gk2"]])
+    session.commit()
+    return people, assignment
+
+
+def report_of(session, essay_id):
+    session.expire_all()
+    return session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id))
+
+
+def test_a_copied_passage_is_reported_with_offsets_into_both_essays(session, setup):
+    people, assignment = setup
+    first = essays.submit_essay(session, people["a"], assignment.id, LAND + "\n\n" + BUDGET)
+    session.commit()
+    assert report_of(session, first.id).score == 0
+    copied = "Theo tôi, bài toán của xã là dữ liệu. " + DATA + "\n\nNgoài ra: " + LAND
+    second = essays.submit_essay(session, people["b"], assignment.id, copied)
+    session.commit()
+
+    report = report_of(session, second.id)
+    assert report.status == "done" and 0.5 < report.score < 0.8
+    [source] = report.sources
+    assert (source["kind"], source["id"]) == ("essay", first.id)
+    a0, a1, b0, b1 = source["passages"][0]
+    assert copied[a0:a1] in LAND and (LAND + "\n\n" + BUDGET)[b0:b1] in LAND and a1 - a0 > 300
+    # the earlier essay's examiners see the pair too
+    assert report_of(session, first.id).sources[0]["id"] == second.id
+
+
+def test_the_scenario_text_never_counts_and_an_original_essay_scores_zero(session, setup):
+    people, assignment = setup
+    essays.submit_essay(session, people["a"], assignment.id, LAND)
+    quoting = "Tình huống mẫu: Xã Tân Hòa vừa sáp nhập. Chọn hướng xử lý: Họp dân. " * 3 + BUDGET
+    receipt = essays.submit_essay(session, people["b"], assignment.id, quoting)
+    session.commit()
+    assert report_of(session, receipt.id).score == 0
+
+
+def test_reference_texts_are_sources_and_excluded_texts_never_count(session, setup):
+    people, assignment = setup
+    course_id = assignment.cohort.course_id
+    session.add(m.ReferenceText(course_id=course_id, kind="reference", title="Bài giảng chuyên đề 4", body=DATA))
+    session.add(m.ReferenceText(course_id=course_id, kind="exclude", title="Mẫu bài thu hoạch", body=BUDGET))
+    session.commit()
+    receipt = essays.submit_essay(session, people["a"], assignment.id, BUDGET + " " + DATA + " " + LAND)
+    session.commit()
+    report = report_of(session, receipt.id)
+    assert [(s["kind"], s["title"]) for s in report.sources] == [("reference", "Bài giảng chuyên đề 4")]
+    assert 0.25 < report.score < 0.45
+
+
+def test_only_the_essays_examiners_and_lecturers_read_the_report(session, setup):
+    people, assignment = setup
+    receipt = essays.submit_essay(session, people["a"], assignment.id, LAND)
+    session.commit()
+    view = similarity.report_for(session, people["gk1"], receipt.id)
+    assert view.status == "done" and view.body == LAND
+    assert similarity.report_for(session, people["gv"], receipt.id).score == 0
+    for outsider in ("gk3", "b", "a"):
+        with pytest.raises(NotFound):
+            similarity.report_for(session, people[outsider], receipt.id)
+
+
+def test_the_cohort_view_ranks_pairs_and_clusters_copiers(session, setup):
+    people, assignment = setup
+    ids = [essays.submit_essay(session, people[n], assignment.id, text).id for n, text in
+           [("a", LAND + " " + BUDGET), ("b", "Tôi cho rằng: " + LAND), ("c", DATA)]]
+    session.commit()
+    view = similarity.cohort_view(session, people["gv"], assignment.id, min_score=0.2)
+    assert view.clusters == [sorted(ids[:2])]
+    assert view.essays[0]["essay_id"] == ids[1] and view.essays[0]["score"] > 0.9
+    assert {(p["a"], p["b"]) for p in view.pairs} == {(ids[0], ids[1]), (ids[1], ids[0])}
+    with pytest.raises(Forbidden):
+        similarity.cohort_view(session, people["gk1"], assignment.id, 0.2)
+
+
+def test_a_failed_check_is_recorded_and_the_essay_is_kept(session, setup, monkeypatch):
+    people, assignment = setup
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room")
+    monkeypatch.setattr(similarity, "detector", broken)
+    receipt = essays.submit_essay(session, people["a"], assignment.id, LAND)
+    session.commit()
+    report = report_of(session, receipt.id)
+    assert report.status == "failed" and "MemoryError" in report.error
+    assert session.get(m.Essay, receipt.id).body == LAND
+
+
+def test_nothing_runs_when_the_submission_rolls_back(session, setup):
+    people, assignment = setup
+    essays.submit_essay(session, people["a"], assignment.id, LAND)
+    session.rollback()
+    assert session.scalar(select(m.SimilarityReport)) is None
+
+
+REDIS_URL = os.environ.get("CASELAB_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set CASELAB_TEST_REDIS_URL (CI uses the local Redis)")
+def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine):
+    from celery.contrib.testing.worker import start_worker
+    people, assignment = setup
+    jobs.configure("celery", broker_url=REDIS_URL)
+    jobs._celery = None
+    app = jobs.celery_app()
+    app.conf.update(broker_connection_retry_on_startup=True)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            first = essays.submit_essay(session, people["a"], assignment.id, LAND)
+            session.commit()
+            second = essays.submit_essay(session, people["b"], assignment.id, "Mở đầu. " + LAND)
+            session.commit()
+            import time
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (report_of(session, second.id).status != "done"):
+                time.sleep(0.2)
+        report = report_of(session, second.id)
+        assert report.status == "done" and report.score > 0.9
+        assert report.sources[0]["id"] == first.id
+    finally:
+        jobs.configure("inline")
+        jobs._celery = None
