@@ -36,6 +36,7 @@ setup(
         "flask-babel>=4.0",
         "openpyxl>=3.1",
         "tqdm>=4.66",
+        "tzdata",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.2"],
@@ -45,7 +46,7 @@ setup(
         "dev": [
             "pytest>=8", "hypothesis>=6.100", "playwright>=1.50", "xblock-sdk>=0.14",
             "openedx-django-pyfs", "lazy", "datasketch>=1.6", "psycopg[binary]>=3.2",
-            "celery>=5.4", "redis>=5.0", "gunicorn>=22",
+            "celery>=5.4", "redis>=5.0", "gunicorn>=22", "openapi-spec-validator>=0.7",
         ],
     },
     entry_points={
@@ -55,6 +56,10 @@ setup(
             "discussion = lms_plugin.units.discussion:DiscussionUnit",
             "essay = lms_plugin.units.essay:EssayUnit",
         ],
-        "xblock.v1": [],
+        "xblock.v1": [
+            "caselab_case = lms_plugin.xblocks.case:CaseBlock",
+            "caselab_discussion = lms_plugin.xblocks.discussion:DiscussionBlock",
+            "caselab_essay = lms_plugin.xblocks.essay:EssayBlock",
+        ],
     },
 )

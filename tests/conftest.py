@@ -5,6 +5,9 @@ import os
 import uuid
 from pathlib import Path
 
+# Seeding ten demo accounts per test with scrypt would dominate the suite's time.
+os.environ.setdefault("CASELAB_PASSWORD_HASH", "pbkdf2:sha256:1000")
+
 import pytest
 from sqlalchemy import text
 

@@ -88,6 +88,17 @@ class Rubric:
                 found.append(Problem(("criteria", i, "levels"), "the best level must be worth more than 0"))
         return found
 
+    def check_levels(self, selections: dict[str, float]) -> None:
+        """Every selection names a criterion of this rubric and one of its levels (some may be missing)."""
+        unknown = sorted(set(selections) - {c.id for c in self.criteria})
+        if unknown:
+            raise RubricError(f"unknown criteria: {', '.join(unknown)}")
+        for criterion_id, points in selections.items():
+            criterion = self.criterion(criterion_id)
+            if criterion.level(float(points)) is None:
+                allowed = ", ".join(f"{lv.points:g}" for lv in criterion.levels)
+                raise RubricError(f"{criterion_id}: {float(points):g} is not a level (allowed: {allowed})")
+
     def score(self, selections: dict[str, float], comments: dict[str, str] | None = None) -> RubricScore:
         """Score one examiner's level selections.
 
@@ -95,9 +106,7 @@ class Rubric:
         level, times the scale: weights need not add up to anything.
         """
         comments = comments or {}
-        unknown = sorted(set(selections) - {c.id for c in self.criteria})
-        if unknown:
-            raise RubricError(f"unknown criteria: {', '.join(unknown)}")
+        self.check_levels(selections)
         missing = [c.id for c in self.criteria if c.id not in selections]
         if missing:
             raise RubricError(f"no level chosen for: {', '.join(missing)}")
@@ -105,9 +114,6 @@ class Rubric:
         parts = []
         for criterion in self.criteria:
             points = float(selections[criterion.id])
-            if criterion.level(points) is None:
-                allowed = ", ".join(f"{lv.points:g}" for lv in criterion.levels)
-                raise RubricError(f"{criterion.id}: {points:g} is not a level (allowed: {allowed})")
             comment = (comments.get(criterion.id) or "").strip()
             if self.feedback == "required" and not comment:
                 raise RubricError(f"{criterion.id}: this rubric requires a comment on every criterion")

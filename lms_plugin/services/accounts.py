@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from datetime import datetime, timezone
 
@@ -14,6 +15,8 @@ from .errors import Conflict, Invalid, NotFound
 
 ROLES = ("lecturer", "cadre", "examiner", "admin")
 MIN_PASSWORD = 8
+# werkzeug's default (scrypt); CASELAB_PASSWORD_HASH can name another, e.g. a cheap one for test suites.
+HASH_METHOD = os.environ.get("CASELAB_PASSWORD_HASH", "scrypt")
 
 
 def create_user(session: Session, username: str, role: str, password: str | None = None, *,
@@ -29,7 +32,7 @@ def create_user(session: Session, username: str, role: str, password: str | None
     if session.scalar(select(m.User).where(m.User.username == username)):
         raise Conflict("Tài khoản '%(name)s' đã tồn tại", {"username": ["taken"]}, name=username)
     user = m.User(username=username, role=role, display_name=display_name or username,
-                  password_hash=generate_password_hash(password) if password else None,
+                  password_hash=generate_password_hash(password, HASH_METHOD) if password else None,
                   province=province, commune=commune, contact=contact, external_id=external_id)
     session.add(user)
     session.flush()
@@ -39,7 +42,7 @@ def create_user(session: Session, username: str, role: str, password: str | None
 def set_password(user: m.User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid("Mật khẩu phải có ít nhất %(n)s ký tự", {"password": ["too short"]}, n=MIN_PASSWORD)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, HASH_METHOD)
 
 
 def get_user(session: Session, username: str) -> m.User:

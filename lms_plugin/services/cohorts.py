@@ -84,6 +84,10 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
         raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=scenario_slug, version=version)
     if opens_at and closes_at and closes_at <= opens_at:
         raise Invalid("Thời điểm đóng phải sau thời điểm mở", {"closes_at": ["before opening"]})
+    if session.scalar(select(m.Assignment.id).where(m.Assignment.cohort_id == cohort.id,
+                                                      m.Assignment.scenario_version_id == chosen.id)):
+        raise Conflict("Phiên bản %(version)s của tình huống '%(id)s' đã được giao cho lớp '%(cohort)s'",
+                       id=scenario_slug, version=chosen.number, cohort=cohort.name)
     data = scenario_data(chosen)
     rubric_versions = {}
     for key, spec in (("essay", data.essay), ("report", data.discussion)):
@@ -110,6 +114,17 @@ def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -
     if exists is None:
         session.add(m.AssignmentExaminer(assignment_id=assignment.id, examiner_id=examiner.id))
         session.flush()
+    _hand_out_unmarked(session, assignment, examiner)
+
+
+def _hand_out_unmarked(session: Session, assignment: m.Assignment, examiner: m.User) -> None:
+    """Essays submitted while the pool had fewer than two examiners get the newcomer for a free round."""
+    for essay in session.scalars(select(m.Essay).where(m.Essay.assignment_id == assignment.id)):
+        rounds = {g.round: g.examiner_id for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id))}
+        free = [r for r in (1, 2) if r not in rounds]
+        if free and examiner.id not in rounds.values():
+            session.add(m.Grade(essay_id=essay.id, examiner_id=examiner.id, round=free[0]))
+    session.flush()
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class GradeOutcome:
-    total: float
+    total: float | None       # None for a draft that does not yet choose a level for every criterion
     final: bool
     result_status: str        # awaiting_marks | needs_third | final
     result: float | None
@@ -103,19 +103,29 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
     if grade.finalised_at is not None:
         raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
     rubric = essay_rubric(grade.essay.assignment)
+    comments = {k: v.strip() for k, v in (comments or {}).items() if v and v.strip()}
     try:
-        judged = rubric.score(scores, comments)
+        rubric.check_levels(scores)
+        judged = rubric.score(scores, comments) if final or _complete(rubric, scores, comments) else None
     except RubricError as exc:
         raise Invalid(str(exc), {"scores": [str(exc)]}) from None
-    grade.scores, grade.total = judged.points(), judged.total
-    grade.comments = {c.criterion: c.comment for c in judged.criteria if c.comment}
+    # A draft may be partial: it keeps the selections and has a total once every criterion has a level.
+    grade.scores = {k: float(v) for k, v in scores.items()}
+    grade.total = judged.total if judged else None
+    grade.comments = comments
     grade.comment, grade.updated_at = (comment or "").strip(), now
     if final:
         grade.finalised_at = now
         audit.record(session, examiner.id, "grade.finalise", "essay", essay_id, round=grade.round, total=judged.total)
     session.flush()
     result = update_result(session, grade.essay, threshold)
-    return GradeOutcome(judged.total, final, result.status, result.final)
+    return GradeOutcome(grade.total, final, result.status, result.final)
+
+
+def _complete(rubric: Rubric, scores: dict[str, float], comments: dict[str, str]) -> bool:
+    if any(c.id not in scores for c in rubric.criteria):
+        return False
+    return rubric.feedback != "required" or all(comments.get(c.id) for c in rubric.criteria)
 
 
 def update_result(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHOLD) -> m.EssayResult:

@@ -151,6 +151,7 @@ class Membership(Base):
 
 class Assignment(Base):
     __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("cohort_id", "scenario_version_id", name="uq_assignments_cohort_version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"))

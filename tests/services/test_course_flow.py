@@ -136,3 +136,37 @@ def test_essay_double_marking_with_a_third_examiner_then_release(session, course
     assert report.final == 10.0 and report.criteria[0]["comments"] == ["Sâu sắc"]
     with pytest.raises(Conflict, match="đã được công bố"):
         essays.submit_essay(session, people["hv1"], assignment.id, ESSAY)
+
+
+def test_an_examiner_who_joins_late_receives_the_essays_waiting_for_a_marker(session, tree):
+    import_catalog(session, load_catalog(["scenarios", "rubrics"]))
+    cadre = accounts.create_user(session, "hv", "cadre", "mat-khau-123")
+    first, second = (accounts.create_user(session, n, "examiner", "mat-khau-123") for n in ("gk1", "gk2"))
+    cohort = cohorts.create_cohort(session, "Lớp 2", "khoa-thu")
+    cohorts.add_member(session, cohort, cadre, cohorts.group_named(session, cohort, "Xã A"))
+    assignment = cohorts.assign_scenario(session, cohort, "t1-mau")
+    receipt = essays.submit_essay(session, cadre, assignment.id, ESSAY)
+    assert grading.grading_queue(session, first) == []
+    cohorts.add_examiner(session, assignment, first)
+    cohorts.add_examiner(session, assignment, second)
+    cohorts.add_examiner(session, assignment, first)
+    assert [(q.essay_id, q.round) for q in grading.grading_queue(session, first)] == [(receipt.id, 1)]
+    assert [(q.essay_id, q.round) for q in grading.grading_queue(session, second)] == [(receipt.id, 2)]
+
+
+def test_a_scenario_version_is_assigned_to_a_cohort_once(session, course):
+    _, assignment = course
+    with pytest.raises(Conflict, match="đã được giao"):
+        cohorts.assign_scenario(session, assignment.cohort, "t1-mau")
+
+
+def test_an_examiner_may_save_a_partial_draft_but_not_finalise_it(session, course):
+    people, assignment = course
+    receipt = essays.submit_essay(session, people["hv1"], assignment.id, ESSAY)
+    draft = grading.grade_essay(session, people["gk1"], receipt.id, {}, comment="Đọc lần một")
+    assert draft.total is None and draft.result_status == "awaiting_marks"
+    with pytest.raises(Invalid, match="no level chosen"):
+        grading.grade_essay(session, people["gk1"], receipt.id, {}, final=True)
+    with pytest.raises(Invalid, match="not a level"):
+        grading.grade_essay(session, people["gk1"], receipt.id, {"phan-tich": 1.5})
+    assert grading.grade_essay(session, people["gk1"], receipt.id, {"phan-tich": 2}).total == 10

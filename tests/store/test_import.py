@@ -85,3 +85,11 @@ def test_cli_import_and_list_as_json(engine, tree):
 def test_cli_refuses_an_unmigrated_database(tmp_path, tree):
     result = CliRunner().invoke(main, ["--database", f"sqlite:///{tmp_path}/empty.db", "import", "scenarios"])
     assert result.exit_code == 1 and "run 'caselab db upgrade' first" in result.output
+
+
+def test_the_migrations_match_the_models(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
+    assert diff == []
