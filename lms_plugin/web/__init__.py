@@ -24,12 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,          # a cadre may keep the essay editor open all day
     "BABEL_DEFAULT_LOCALE": "vi",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
     "LANGUAGES": {"vi": "Tiếng Việt", "en": "English"},
     "GRADING_THRESHOLD": 1.5,             # gap between two marks that calls a third examiner
     "SIMILARITY_FLAG_SCORE": 0.25,        # share copied from one source shown as worth a look
     "JOBS": "inline",                     # inline | celery
     "AUTOSAVE_SECONDS": 5,
+    "DISCUSSION_POLL_SECONDS": 3,          # how often an open discussion asks for new posts
 }
 
 

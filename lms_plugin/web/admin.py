@@ -1,6 +1,151 @@
 """Organiser/admin pages: cohorts, groups, roster import, accounts, exports."""
 from __future__ import annotations
 
-from flask import Blueprint
+import base64
+import re
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..services import cohorts as cohort_service
+from ..services import directory, exports, roster
+from ..services.errors import ServiceError
+from .access import role_required
+from .lecturer import LOCAL_ZONE
+from .session import commit, db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+READERS = ("admin", "lecturer")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class CohortForm(FlaskForm):
+    name = StringField("name", validators=[DataRequired(), Length(max=200)])
+    course = SelectField("course", choices=[], validate_choice=False)
+    starts_at = DateField("starts_at", validators=[Optional()])
+    ends_at = DateField("ends_at", validators=[Optional()])
+
+
+class RosterForm(FlaskForm):
+    file = FileField("file")
+
+
+def _local_midnight(day) -> datetime | None:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_ZONE).astimezone(timezone.utc) if day else None
+
+
+def _errors_from(exc: ServiceError, default: str) -> dict[str, list[str]]:
+    return {name: [exc.translated(_)] for name in (exc.fields or {default: []})}
+
+
+@bp.route("/")
+@role_required("admin")
+def cohorts():
+    return _cohorts_view(CohortForm(), {})
+
+
+def _cohorts_view(form: CohortForm, errors: dict, status: int = 200):
+    session = db_session()
+    form.course.choices = [(c.slug, c.title) for c in directory.courses(session)]
+    return render_template("admin/cohorts.html", form=form, errors=errors,
+                           cohorts=directory.cohort_summaries(session, current_user.row)), status
+
+
+@bp.route("/cohorts", methods=["POST"])
+@role_required("admin")
+def create_cohort():
+    form = CohortForm()
+    form.course.choices = [(c.slug, c.title) for c in directory.courses(db_session())]
+    if not form.validate_on_submit():
+        return _cohorts_view(form, {k: [_("Hãy điền mục này")] for k in form.errors}, 422)
+    try:
+        cohort = cohort_service.create_cohort(db_session(), form.name.data.strip(), form.course.data,
+                                       starts_at=_local_midnight(form.starts_at.data),
+                                       ends_at=_local_midnight(form.ends_at.data))
+    except ServiceError as exc:
+        return _cohorts_view(form, _errors_from(exc, "name"), exc.status)
+    commit()
+    flash(_("Đã tạo lớp '%(name)s'", name=cohort.name), "success")
+    return redirect(url_for(".cohort", cohort_id=cohort.id))
+
+
+@bp.route("/cohorts/<int:cohort_id>")
+@role_required("admin")
+def cohort(cohort_id: int):
+    return _cohort_view(cohort_id, RosterForm(), {})
+
+
+def _cohort_view(cohort_id: int, form: RosterForm, errors: dict, status: int = 200):
+    session = db_session()
+    row, groups = directory.cohort_groups(session, current_user.row, cohort_id)
+    return render_template("admin/cohort.html", cohort=row, groups=groups, form=form, errors=errors,
+                           assignments=directory.assignments(session, current_user.row, cohort_id)), status
+
+
+@bp.route("/cohorts/<int:cohort_id>/roster", methods=["POST"])
+@role_required("admin")
+def import_roster(cohort_id: int):
+    form = RosterForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        return _cohort_view(cohort_id, form, {"file": [_("Hãy chọn tệp .csv hoặc .xlsx")]}, 422)
+    session = db_session()
+    try:
+        rows = roster.read_roster(upload.filename, upload.read())
+    except ServiceError as exc:
+        return _cohort_view(cohort_id, form, _errors_from(exc, "file"), exc.status)
+    result = roster.import_roster(session, current_user.row, cohort_id, rows)
+    commit()
+    passwords = base64.b64encode(("\ufeff" + result.passwords_csv()).encode("utf-8")).decode("ascii")
+    name = re.sub(r"[^\w.-]+", "-", cohort_service.get_cohort(session, cohort_id).name, flags=re.ASCII).strip("-")
+    response = Response(render_template(
+        "admin/roster_result.html", cohort=cohort_service.get_cohort(session, cohort_id), result=result,
+        rejected=[(r.row, r.translated(_)) for r in result.rejected],
+        passwords_href=f"data:text/csv;charset=utf-8;base64,{passwords}",
+        passwords_name=f"mat-khau-{name or cohort_id}.csv"))
+    response.headers["Cache-Control"] = "no-store"     # the passwords are shown this once
+    return response
+
+
+@bp.route("/accounts")
+@role_required("admin")
+def accounts():
+    return render_template("admin/accounts.html", users=directory.accounts(db_session(), current_user.row,
+                                                                            role=request.args.get("role") or None))
+
+
+# Exports: organisers and lecturers
+
+def _download(body: bytes, mimetype: str, cohort_id: int, suffix: str) -> Response:
+    name = f"caselab-cohort-{cohort_id}-{suffix}"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/cohorts/<int:cohort_id>/grades.csv")
+@role_required(*READERS)
+def grades_csv(cohort_id: int):
+    table = exports.grade_table(db_session(), current_user.row, cohort_id)
+    return _download(exports.grades_csv(table), "text/csv; charset=utf-8", cohort_id, "grades.csv")
+
+
+@bp.route("/cohorts/<int:cohort_id>/grades.xlsx")
+@role_required(*READERS)
+def grades_xlsx(cohort_id: int):
+    table = exports.grade_table(db_session(), current_user.row, cohort_id)
+    return _download(exports.grades_xlsx(table), XLSX, cohort_id, "grades.xlsx")
+
+
+@bp.route("/cohorts/<int:cohort_id>/essays.zip")
+@role_required(*READERS)
+def essays_zip(cohort_id: int):
+    return _download(exports.essays_zip(db_session(), current_user.row, cohort_id), "application/zip",
+                     cohort_id, "essays.zip")

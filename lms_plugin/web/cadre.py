@@ -1,6 +1,384 @@
-"""Cadre (học viên) pages: dashboard, case player, discussion, group report, essay, grade."""
+"""Cadre (học viên) pages: dashboard, case player, discussion, group report, essay, grade.
+
+Plain HTML forms that POST then redirect; the scripts in static/js only make
+them smoother (no reload for choices, new posts arriving, autosave).
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import (Blueprint, Response, abort, current_app, flash, get_template_attribute, jsonify, redirect,
+                   render_template, request, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import IntegrityError
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from ..core.essays import check_length, sha256
+from ..sanitize import render_markdown
+from ..services import attempts, cohorts, dashboard, discussion, essays, grading
+from ..services.content import scenario_data
+from ..services.errors import Conflict, Invalid
+from ..units.case import stage_view
+from .access import role_required
+from .errors import wants_json
+from .session import commit, db_session
 
 bp = Blueprint("cadre", __name__, url_prefix="/cadre")
+
+MAX_CSV_ROWS = 500          # a table longer than this is offered as a download only
+POLL_SECONDS = 3
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@bp.record_once
+def _register_filters(state) -> None:
+    state.app.jinja_env.filters.setdefault("md", render_markdown)
+
+
+def _me():
+    return current_user.row
+
+
+def _scenario(assignment_id: int):
+    """The scenario version this cadre's assignment uses (membership checked by the service)."""
+    assignment, _member = cohorts.learner_assignment(db_session(), _me(), assignment_id)
+    return assignment.scenario_version
+
+
+def _text(value: str | None) -> str:
+    """Browsers send CRLF from forms and LF from scripts; store one form so hashes agree."""
+    return (value or "").replace("\r\n", "\n")
+
+
+class ChoiceForm(FlaskForm):
+    stage = StringField(validators=[DataRequired()])
+    choice = StringField(validators=[DataRequired()])
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField(validators=[DataRequired()])
+    parent_id = IntegerField(validators=[Optional()])
+
+
+class ReportForm(FlaskForm):
+    body = TextAreaField()
+    revision = IntegerField(validators=[InputRequired()])
+    action = HiddenField()
+
+
+class EssayForm(FlaskForm):
+    body = TextAreaField()
+    confirmed = HiddenField()
+    sha256 = HiddenField()
+
+
+class DraftSchema(Schema):
+    body = fields.String(required=True)
+
+
+# Dashboard and overview
+
+@bp.route("/", endpoint="dashboard")
+@role_required("cadre")
+def home():
+    cards = dashboard.assignment_cards(db_session(), _me())
+    return render_template("cadre/dashboard.html", cards=cards)
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@role_required("cadre")
+def overview(assignment_id: int):
+    card = dashboard.assignment_card(db_session(), _me(), assignment_id)
+    return render_template("cadre/overview.html", card=card, tab="overview")
+
+
+# The case player
+
+def _csv_table(content: bytes) -> list[list[str]] | None:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
+
+
+def _is_csv(item) -> bool:
+    return item.media_type in ("text/csv", "application/csv") or item.file.lower().endswith(".csv")
+
+
+@bp.route("/assignments/<int:assignment_id>/case")
+@role_required("cadre")
+def case(assignment_id: int):
+    session = db_session()
+    card = dashboard.assignment_card(session, _me(), assignment_id)
+    state = attempts.current_state(session, _me(), assignment_id)
+    version = _scenario(assignment_id)
+    scenario = scenario_data(version)
+    files = [{"position": a.position, "title": a.title, "file": a.file,
+              "table": _csv_table(a.content) if _is_csv(a) else None} for a in version.attachments]
+    stage = state.stage if state else stage_view(scenario.start)
+    return render_template("cadre/case.html", card=card, tab="case", scenario=scenario, state=state,
+                           stage=stage, files=files, form=ChoiceForm())
+
+
+@bp.route("/assignments/<int:assignment_id>/case/choose", methods=["POST"])
+@role_required("cadre")
+def choose(assignment_id: int):
+    form = ChoiceForm()
+    if not form.validate_on_submit():
+        raise Invalid("Hãy chọn một phương án", {"choice": ["required"]})
+    session = db_session()
+    state = attempts.start_attempt(session, _me(), assignment_id)
+    attempts.choose(session, _me(), state.id, form.stage.data, form.choice.data)
+    commit()
+    return redirect(url_for(".case", assignment_id=assignment_id, _anchor="feedback"))
+
+
+@bp.route("/assignments/<int:assignment_id>/case/retry", methods=["POST"])
+@role_required("cadre")
+def retry(assignment_id: int):
+    attempts.start_attempt(db_session(), _me(), assignment_id, retry=True)
+    commit()
+    flash(_("Bắt đầu lượt làm mới."), "success")
+    return redirect(url_for(".case", assignment_id=assignment_id))
+
+
+@bp.route("/assignments/<int:assignment_id>/attachments/<int:position>")
+@role_required("cadre", "lecturer", "admin")
+def attachment(assignment_id: int, position: int):
+    item = dashboard.attachment(db_session(), _me(), assignment_id, position)
+    name = item.file.rsplit("/", 1)[-1]
+    response = Response(item.content, mimetype=item.media_type)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{name}\""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# Group discussion
+
+def _thread(posts) -> tuple[list, dict[int, list]]:
+    """Top-level posts and replies by parent, both in posting order."""
+    children: dict[int, list] = {}
+    known = {p.id for p in posts}
+    roots = []
+    for post in posts:
+        if post.parent_id in known:
+            children.setdefault(post.parent_id, []).append(post)
+        else:
+            roots.append(post)
+    return roots, children
+
+
+@bp.route("/assignments/<int:assignment_id>/discussion")
+@role_required("cadre")
+def discussion_page(assignment_id: int):
+    session = db_session()
+    card = dashboard.assignment_card(session, _me(), assignment_id)
+    if not card.has_discussion:
+        abort(404)
+    posts = discussion.list_posts(session, _me(), assignment_id)
+    roots, children = _thread(posts)
+    scenario = scenario_data(_scenario(assignment_id))
+    return render_template("cadre/discussion.html", card=card, tab="discussion", prompt=scenario.discussion.prompt,
+                           roots=roots, children=children, last_id=max((p.id for p in posts), default=0),
+                           poll_seconds=current_app.config.get("DISCUSSION_POLL_SECONDS", POLL_SECONDS),
+                           form=PostForm(), me=_me().id)
+
+
+@bp.route("/assignments/<int:assignment_id>/discussion", methods=["POST"])
+@role_required("cadre")
+def post(assignment_id: int):
+    form = PostForm()
+    if not form.validate_on_submit():
+        raise Invalid("Nội dung đang trống", {"body": ["required"]})
+    created = discussion.post_message(db_session(), _me(), assignment_id, _text(form.body.data), form.parent_id.data)
+    commit()
+    return redirect(url_for(".discussion_page", assignment_id=assignment_id, _anchor=f"post-{created.id}"))
+
+
+@bp.route("/assignments/<int:assignment_id>/discussion/posts/<int:post_id>/edit", methods=["POST"])
+@role_required("cadre")
+def edit(assignment_id: int, post_id: int):
+    form = PostForm()
+    if not form.validate_on_submit():
+        raise Invalid("Nội dung đang trống", {"body": ["required"]})
+    discussion.edit_post(db_session(), _me(), post_id, _text(form.body.data))
+    commit()
+    flash(_("Đã sửa bài đăng; bản cũ vẫn được lưu."), "success")
+    return redirect(url_for(".discussion_page", assignment_id=assignment_id, _anchor=f"post-{post_id}"))
+
+
+@bp.route("/assignments/<int:assignment_id>/discussion/posts.json")
+@role_required("cadre")
+def posts_json(assignment_id: int):
+    after = request.args.get("after", 0, type=int)
+    posts = discussion.list_posts(db_session(), _me(), assignment_id, after_id=max(after, 0))
+    render_post = get_template_attribute("cadre/_post.html", "post")
+    return jsonify({"posts": [{"id": p.id, "parent_id": p.parent_id,
+                               "html": str(render_post(p, {}, assignment_id, _me().id))} for p in posts],
+                    "last_id": max([after] + [p.id for p in posts])})
+
+
+# The group report
+
+def _report_page(assignment_id: int, *, form: ReportForm | None = None, conflict=None, confirm: bool = False,
+                 status: int = 200):
+    session = db_session()
+    card = dashboard.assignment_card(session, _me(), assignment_id)
+    if not card.has_report:
+        abort(404)
+    report = discussion.get_group_report(session, _me(), assignment_id)
+    scenario = scenario_data(_scenario(assignment_id))
+    if form is None:
+        form = ReportForm(formdata=None, body=report.body, revision=report.revision)
+    return render_template("cadre/report.html", card=card, tab="report", report=report, form=form,
+                           conflict=conflict, confirm=confirm, prompt=scenario.discussion.prompt), status
+
+
+@bp.route("/assignments/<int:assignment_id>/report")
+@role_required("cadre")
+def report(assignment_id: int):
+    return _report_page(assignment_id)
+
+
+@bp.route("/assignments/<int:assignment_id>/report", methods=["POST"])
+@role_required("cadre")
+def report_save(assignment_id: int):
+    form = ReportForm()
+    if not form.validate_on_submit():
+        raise Invalid("Biểu mẫu thiếu số phiên bản", {"revision": ["required"]})
+    session = db_session()
+    current = discussion.get_group_report(session, _me(), assignment_id)
+    body = _text(form.body.data)
+    if form.action.data == "confirm":
+        if current.revision != form.revision.data:     # someone saved after the confirmation was shown
+            flash(_("Một thành viên khác vừa lưu báo cáo; hãy xem lại trước khi nộp."), "error")
+            return redirect(url_for(".report", assignment_id=assignment_id))
+        discussion.submit_group_report(session, _me(), assignment_id)
+        commit()
+        flash(_("Đã nộp báo cáo nhóm."), "success")
+        return redirect(url_for(".report", assignment_id=assignment_id))
+    try:
+        if body != current.body or current.revision == 0 or form.revision.data != current.revision:
+            discussion.save_group_report(session, _me(), assignment_id, body, form.revision.data)
+            commit()
+    except Conflict as exc:
+        session.rollback()
+        latest = discussion.get_group_report(session, _me(), assignment_id)
+        if latest.submitted_at is not None:
+            flash(exc.translated(_), "error")
+            return redirect(url_for(".report", assignment_id=assignment_id))
+        form.revision.data = latest.revision     # the next save merges onto what is there now
+        return _report_page(assignment_id, form=form, conflict=latest, status=409)
+    if form.action.data == "submit":
+        return _report_page(assignment_id, confirm=True)
+    flash(_("Đã lưu báo cáo nhóm."), "success")
+    return redirect(url_for(".report", assignment_id=assignment_id))
+
+
+# The essay
+
+def _essay_spec(assignment_id: int):
+    session = db_session()
+    card = dashboard.assignment_card(session, _me(), assignment_id)
+    if not card.has_essay:
+        abort(404)
+    return card, scenario_data(_scenario(assignment_id)).essay
+
+
+@bp.route("/assignments/<int:assignment_id>/essay")
+@role_required("cadre")
+def essay(assignment_id: int):
+    card, spec = _essay_spec(assignment_id)
+    session = db_session()
+    draft = essays.get_draft(session, _me(), assignment_id)
+    latest = essays.latest_essay(session, _me(), assignment_id)
+    return render_template("cadre/essay.html", card=card, tab="essay", spec=spec, draft=draft, latest=latest,
+                           autosave_seconds=current_app.config["AUTOSAVE_SECONDS"], form=EssayForm(formdata=None))
+
+
+@bp.route("/assignments/<int:assignment_id>/essay/draft", methods=["POST"])
+@role_required("cadre")
+def essay_draft(assignment_id: int):
+    if request.is_json:
+        try:
+            body = DraftSchema().load(request.get_json(silent=True) or {})["body"]
+        except ValidationError as exc:
+            raise Invalid("Thiếu nội dung bài thu hoạch", exc.messages) from None
+    else:
+        body = request.form.get("body")
+        if body is None:
+            raise Invalid("Thiếu nội dung bài thu hoạch", {"body": ["required"]})
+    try:
+        saved = essays.save_draft(db_session(), _me(), assignment_id, _text(body))
+        commit()
+    except IntegrityError:      # two first saves at once (a timer and leaving the page): save onto the winner's row
+        db_session().rollback()
+        saved = essays.save_draft(db_session(), _me(), assignment_id, _text(body))
+        commit()
+    if request.form.get("quiet"):          # a beacon sent as the page closes: nobody reads the answer
+        return "", 204
+    if request.is_json or wants_json():
+        return jsonify({"saved_at": saved.saved_at.isoformat(), "words": saved.words})
+    flash(_("Đã lưu bản nháp."), "success")
+    return redirect(url_for(".essay", assignment_id=assignment_id))
+
+
+@bp.route("/assignments/<int:assignment_id>/essay/submit", methods=["POST"])
+@role_required("cadre")
+def essay_submit(assignment_id: int):
+    card, spec = _essay_spec(assignment_id)
+    form = EssayForm()
+    session = db_session()
+    if form.confirmed.data == "1":
+        draft = essays.get_draft(session, _me(), assignment_id)
+        if sha256(draft.body) == form.sha256.data:
+            receipt = essays.submit_essay(session, _me(), assignment_id, draft.body)
+            commit()
+            return redirect(url_for(".receipt", essay_id=receipt.id))
+        flash(_("Bản nháp vừa thay đổi (có thể ở một cửa sổ khác); hãy xác nhận lại."), "error")
+    else:
+        if form.body.data is None:         # never let a request without the text replace the draft
+            raise Invalid("Thiếu nội dung bài thu hoạch", {"body": ["required"]})
+        essays.save_draft(session, _me(), assignment_id, _text(form.body.data))
+        commit()
+    draft = essays.get_draft(session, _me(), assignment_id)
+    check = check_length(draft.body, spec.min_words, spec.max_words)
+    return render_template("cadre/essay_confirm.html", card=card, tab="essay", spec=spec, draft=draft, check=check,
+                           digest=sha256(draft.body), form=EssayForm(formdata=None))
+
+
+@bp.route("/essays/<int:essay_id>/receipt")
+@role_required("cadre")
+def receipt(essay_id: int):
+    essay_row, _named = essays.readable_essay(db_session(), _me(), essay_id)
+    card = dashboard.assignment_card(db_session(), _me(), essay_row.assignment_id)
+    return render_template("cadre/receipt.html", card=card, tab="essay", receipt=essays.receipt_of(essay_row))
+
+
+@bp.route("/essays/<int:essay_id>/grade")
+@role_required("cadre")
+def grade(essay_id: int):
+    session = db_session()
+    report = grading.grade_for_author(session, _me(), essay_id)
+    essay_row, _named = essays.readable_essay(session, _me(), essay_id)
+    card = dashboard.assignment_card(session, _me(), essay_row.assignment_id)
+    return render_template("cadre/grade.html", card=card, tab="essay", report=report, essay=essay_row)
+
+
+@bp.app_template_filter("vn_time")
+def vn_time(moment: datetime | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    """Deadlines and receipts in Vietnam time, whatever zone the server runs in."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)       # SQLite gives naive UTC back
+    return moment.astimezone(LOCAL_ZONE).strftime(fmt)

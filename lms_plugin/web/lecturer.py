@@ -1,6 +1,363 @@
-"""Lecturer (giảng viên) pages: catalogue, scenario editor and upload, preview, assignments, moderation, progress, release."""
+"""Lecturer (giảng viên) pages: catalogue, scenario editor and upload, preview, assignments, moderation,
+progress, release, reference texts."""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import posixpath
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import BooleanField, FieldList, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from ..sanitize import render_markdown
+from ..services import authoring, cohorts, directory, discussion, grading, progress, references
+from ..services.content import course_data, scenario_data
+from ..services.errors import ServiceError
+from ..units.registry import units_for
+from .access import role_required
+from .public import catalogue_by_course
+from .session import commit, db_session
 
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
+STAFF = ("lecturer", "admin")
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")     # deadlines are typed and read in Vietnam time
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+MAX_CSV_ROWS = 500                            # as in the cadre's player: longer tables are a download only
+
+
+def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)     # SQLite gives naive UTC back
+    return moment.astimezone(LOCAL_ZONE).strftime(fmt)
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    return local.replace(tzinfo=LOCAL_ZONE).astimezone(timezone.utc) if local else None
+
+
+@bp.record_once
+def _filters(state) -> None:
+    state.app.jinja_env.filters.setdefault("md", render_markdown)
+    state.app.jinja_env.filters["staff_time"] = local_time
+
+
+# Forms
+
+class UploadForm(FlaskForm):
+    file = FileField("file")
+    attachments = MultipleFileField("attachments")
+    course = SelectField("course", choices=[], validate_choice=False)
+
+
+class ScenarioForm(FlaskForm):
+    id = StringField("id", validators=[Length(max=120)])
+    title = StringField("title", validators=[Length(max=300)])
+    topic = SelectField("topic", choices=[], validate_choice=False)
+    course = SelectField("course", choices=[], validate_choice=False)
+    summary = TextAreaField("summary")
+    context = TextAreaField("context")
+    stages = FieldList(TextAreaField("stage"), min_entries=1)
+    attachments = TextAreaField("attachments")
+    discussion = TextAreaField("discussion")
+    essay = TextAreaField("essay")
+    allow_cycles = BooleanField("allow_cycles")
+    allow_retry = BooleanField("allow_retry")
+
+
+class AssignForm(FlaskForm):
+    cohort = SelectField("cohort", coerce=int, choices=[], validators=[InputRequired()])
+    opens_at = DateTimeLocalField("opens_at", format=DATETIME_LOCAL, validators=[Optional()])
+    closes_at = DateTimeLocalField("closes_at", format=DATETIME_LOCAL, validators=[Optional()])
+    allow_retry = BooleanField("allow_retry")
+    examiners = SelectMultipleField("examiners", coerce=int, choices=[])
+
+
+class HideForm(FlaskForm):
+    reason = StringField("reason", validators=[DataRequired(), Length(max=500)])
+    group = HiddenField("group")
+
+
+class ReferenceForm(FlaskForm):
+    title = StringField("title", validators=[DataRequired(), Length(max=300)])
+    kind = StringField("kind", default="reference")
+    body = TextAreaField("body")
+    file = FileField("file")
+
+
+def _course_choices() -> list[tuple[str, str]]:
+    return [(c.slug, c.title) for c in directory.courses(db_session())]
+
+
+def _field_errors(errors) -> dict[str, list[str]]:
+    """Validator errors by the editor input they belong next to, as "field path: message"."""
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        out.setdefault(authoring.editor_field(error), []).append(
+            f"{error.field}: {error.message}" if error.field else error.message)
+    return out
+
+
+# Catalogue, upload, editor, preview
+
+@bp.route("/")
+@role_required(*STAFF)
+def catalogue():
+    session = db_session()
+    return render_template("lecturer/catalogue.html", courses=catalogue_by_course(), scenario_data=scenario_data,
+                           assignments=directory.assignments(session, current_user.row),
+                           cohorts=directory.cohort_summaries(session, current_user.row))
+
+
+@bp.route("/scenarios/upload", methods=["GET", "POST"])
+@role_required(*STAFF)
+def upload():
+    form = UploadForm()
+    form.course.choices = _course_choices()
+    errors: list = []
+    if form.validate_on_submit():
+        upload_file = request.files.get("file")
+        if upload_file is None or not upload_file.filename:
+            errors = [_("Hãy chọn tệp YAML của tình huống")]
+        else:
+            name = posixpath.basename(upload_file.filename.replace("\\", "/"))
+            extra = {posixpath.basename(f.filename.replace("\\", "/")): f.read()
+                     for f in request.files.getlist("attachments") if f and f.filename}
+            try:
+                done = authoring.save_scenario(db_session(), current_user.row, upload_file.read(), name, extra,
+                                               course_slug=form.course.data or None)
+            except authoring.ScenarioRejected as exc:
+                errors = [str(e) for e in exc.errors]
+            else:
+                commit()
+                _flash_saved(done)
+                return redirect(url_for(".preview", slug=done.id))
+    status = 422 if errors or form.errors else 200
+    return render_template("lecturer/upload.html", form=form, errors=errors), status
+
+
+def _flash_saved(done) -> None:
+    if done.status == "unchanged":
+        flash(_("Không có thay đổi: tình huống vẫn ở phiên bản %(n)s", n=done.version), "info")
+    else:
+        flash(_("Đã lưu tình huống '%(id)s', phiên bản %(n)s", id=done.id, n=done.version), "success")
+
+
+# What a new scenario starts from: the shape of a stage and of an ending, to be filled in.
+NEW_STAGES = ("id: s1\nprompt: |\n  \nchoices:\n"
+              "  - id: a\n    text: \n    feedback: \n    points: 1\n    next: ket-thuc\n",
+              "id: ket-thuc\nprompt: |\n  \n", "")
+NEW_ESSAY = "prompt: |\n  \nrubric:   # {rubrics}\nmin_words: 600\nmax_words: 3000\n"
+
+
+def _topic_choices(course_slug: str | None) -> list[tuple[str, str]]:
+    rows = directory.courses(db_session())
+    course = next((c for c in rows if c.slug == course_slug), rows[0] if rows else None)
+    if course is None:
+        return []
+    return [(str(t.id), f"{t.id}. {t.title}") for t in course_data(course).topics]
+
+
+def _editor(slug: str | None):
+    session = db_session()
+    row = authoring.scenario_versions(session, slug) if slug else None
+    if request.method == "GET" and row is not None:
+        fields = authoring.fields_of(scenario_data(row.versions[-1]))
+        form = ScenarioForm(data={**vars(fields), "stages": fields.stages + [""]})
+    elif request.method == "GET":
+        rubrics = directory.rubric_slugs(session)
+        form = ScenarioForm(data={"stages": list(NEW_STAGES),
+                                  "essay": NEW_ESSAY.format(rubrics=", ".join(rubrics))})
+    else:
+        form = ScenarioForm()
+    form.course.choices = _course_choices()
+    course_slug = row.course.slug if row is not None else (form.course.data or None)
+    form.topic.choices = _topic_choices(course_slug)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and request.form.get("action") == "add-stage":
+        form.stages.append_entry("")
+        return render_template("lecturer/editor.html", form=form, scenario=row, errors=errors)
+    if form.validate_on_submit():
+        fields = authoring.ScenarioFields(**{k: v for k, v in form.data.items()
+                                             if k in authoring.ScenarioFields.__dataclass_fields__})
+        try:
+            done = authoring.save_form(session, current_user.row, fields, existing_slug=slug,
+                                       course_slug=form.course.data or None)
+        except authoring.ScenarioRejected as exc:
+            errors = _field_errors(exc.errors)
+        else:
+            commit()
+            _flash_saved(done)
+            return redirect(url_for(".preview", slug=done.id))
+    status = 422 if errors or form.errors else 200
+    return render_template("lecturer/editor.html", form=form, scenario=row, errors=errors), status
+
+
+@bp.route("/scenarios/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_scenario():
+    return _editor(None)
+
+
+@bp.route("/scenarios/<slug>/edit", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit_scenario(slug: str):
+    return _editor(slug)
+
+
+@bp.route("/scenarios/<slug>/preview")
+@role_required(*STAFF)
+def preview(slug: str):
+    session = db_session()
+    version = authoring.scenario_version(session, slug, request.args.get("version", type=int))
+    data = scenario_data(version)
+    views = {u.type_id: u.public_view(data) for u in units_for(data)}
+    files = [{"position": a.position, "title": a.title, "file": a.file, "table": _csv_table(a)}
+             for a in version.attachments]
+    return render_template("lecturer/preview.html", version=version, scenario=data, views=views, files=files,
+                           versions=version.scenario.versions,
+                           assignments=directory.assignments_of_scenario(session, version.scenario_id))
+
+
+def _csv_table(item) -> list[list[str]] | None:
+    """A CSV attachment as rows, shown inline as the cadre's case player shows it."""
+    if not (item.media_type in ("text/csv", "application/csv") or item.file.lower().endswith(".csv")):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(item.content.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
+
+
+@bp.route("/scenarios/<slug>/v<int:number>/attachments/<int:position>")
+@role_required(*STAFF)
+def attachment(slug: str, number: int, position: int):
+    version = authoring.scenario_version(db_session(), slug, number)
+    found = next((a for a in version.attachments if a.position == position), None)
+    if found is None:
+        abort(404)
+    return send_file(io.BytesIO(found.content), mimetype=found.media_type, as_attachment=True,
+                     download_name=posixpath.basename(found.file))
+
+
+# Assignments: create, follow, moderate, release
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_assignment():
+    session = db_session()
+    slug = request.args.get("scenario", "")
+    version = authoring.scenario_version(session, slug)
+    data = scenario_data(version)
+    form = AssignForm()
+    form.cohort.choices = [(c.id, c.name) for c in directory.cohorts_of_course(session, version.scenario.course_id)]
+    examiners = directory.accounts(session, current_user.row, role="examiner")
+    form.examiners.choices = [(e.id, e.display_name) for e in examiners]
+    if request.method == "GET":
+        form.allow_retry.data = data.allow_retry
+        form.examiners.data = [e.id for e in examiners]
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            assignment = cohorts.assign_scenario(
+                session, cohorts.get_cohort(session, form.cohort.data), slug,
+                opens_at=to_utc(form.opens_at.data), closes_at=to_utc(form.closes_at.data),
+                allow_retry=form.allow_retry.data, version=version.number,
+                examiners=[e for e in examiners if e.id in set(form.examiners.data or [])])
+        except ServiceError as exc:
+            message = exc.translated(_)
+            for name in exc.fields or {"general": []}:
+                errors.setdefault(name if name in form else "general", []).append(message)
+        else:
+            commit()
+            flash(_("Đã giao tình huống cho lớp"), "success")
+            return redirect(url_for(".assignment", assignment_id=assignment.id))
+    for name, messages in form.errors.items():
+        errors.setdefault(name, []).extend(_("Giá trị không hợp lệ") for _m in messages)
+    status = 422 if errors else 200
+    return render_template("lecturer/assign.html", form=form, version=version, scenario=data,
+                           errors=errors), status
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@role_required(*STAFF)
+def assignment(assignment_id: int):
+    session = db_session()
+    user = current_user.row
+    groups = progress.assignment_progress(session, user, assignment_id)
+    chosen = request.args.get("group", type=int)
+    placed = [g for g in groups if g.group_id is not None]
+    group = next((g for g in placed if g.group_id == chosen), placed[0] if placed else None)
+    posts = discussion.list_posts(session, user, assignment_id, group.group_id) if group else []
+    row = cohorts.get_assignment(session, assignment_id)
+    return render_template(
+        "lecturer/assignment.html", assignment=row, scenario=scenario_data(row.scenario_version),
+        window=cohorts.window(row).state(datetime.now(timezone.utc)), groups=groups, group=group, posts=posts,
+        trail=progress.assignment_trail(session, user, assignment_id),
+        examiners=directory.examiners_of(session, assignment_id), hide_form=HideForm())
+
+
+@bp.route("/posts/<int:post_id>/hide", methods=["POST"])
+@role_required(*STAFF)
+def hide_post(post_id: int):
+    form = HideForm()
+    form.validate_on_submit()       # the service names a missing reason; CSRF is checked app-wide
+    discussion.hide_post(db_session(), current_user.row, post_id, form.reason.data or "")
+    assignment_id = request.form.get("assignment", type=int)
+    commit()
+    flash(_("Đã ẩn bài đăng; nội dung vẫn được lưu trong nhật ký"), "success")
+    if assignment_id:
+        return redirect(url_for(".assignment", assignment_id=assignment_id, group=form.group.data or None)
+                        + "#discussion")
+    return redirect(url_for(".catalogue"))
+
+
+@bp.route("/assignments/<int:assignment_id>/release", methods=["POST"])
+@role_required(*STAFF)
+def release(assignment_id: int):
+    count = grading.release_grades(db_session(), current_user.row, assignment_id)
+    commit()
+    flash(_("Đã công bố điểm: %(n)s bài có điểm cuối cùng", n=count), "success")
+    return redirect(url_for(".assignment", assignment_id=assignment_id))
+
+
+# Reference texts for the similarity check
+
+@bp.route("/references", methods=["GET", "POST"])
+@role_required(*STAFF)
+def reference_texts():
+    session = db_session()
+    courses = directory.courses(session)
+    if not courses:
+        abort(404)
+    course = next((c for c in courses if c.id == request.args.get("course", type=int)), courses[0])
+    form = ReferenceForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        upload_file = request.files.get("file")
+        try:
+            body = references.decode_upload(upload_file.read()) if upload_file and upload_file.filename \
+                else form.body.data
+            references.add_reference(session, current_user.row, course.id, form.title.data, form.kind.data, body)
+        except ServiceError as exc:
+            for name in exc.fields or {"body": []}:
+                errors.setdefault(name, []).append(exc.translated(_))
+        else:
+            commit()
+            flash(_("Đã thêm văn bản tham chiếu"), "success")
+            return redirect(url_for(".reference_texts", course=course.id))
+    for name in form.errors:
+        errors.setdefault(name, []).append(_("Hãy điền mục này"))
+    return render_template("lecturer/references.html", form=form, course=course, courses=courses,
+                           texts=references.list_references(session, current_user.row, course.id),
+                           errors=errors), 422 if errors else 200

@@ -93,5 +93,5 @@ def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> Non
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -1,0 +1,302 @@
+"""marshmallow schemas for the JSON API (DESIGN §7): request bodies in, responses out.
+
+Request schemas reject unknown fields (a typo in a script should fail loudly,
+not be ignored). Response schemas dump the services' views; the OpenAPI
+document is generated from these same classes (lms_plugin/web/openapi.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from marshmallow import RAISE, Schema, fields, validate
+
+_NON_EMPTY = validate.Length(min=1)
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO 8601 with an explicit offset; SQLite hands back naive UTC datetimes."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# ---- request bodies ---------------------------------------------------------------------------
+
+class TokenRequestSchema(_Body):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class StartAttemptSchema(_Body):
+    retry = fields.Boolean(load_default=False,
+                           metadata={"description": "Begin a new attempt after an ending (if retries are allowed)."})
+
+
+class ChoiceRequestSchema(_Body):
+    stage = fields.String(required=True, validate=_NON_EMPTY, metadata={"description": "The current stage's id."})
+    choice = fields.String(required=True, validate=_NON_EMPTY)
+
+
+class PostRequestSchema(_Body):
+    body = fields.String(required=True, metadata={"description": "HTML or text; sanitised before it is stored."})
+    parent_id = fields.Integer(load_default=None, allow_none=True,
+                               metadata={"description": "The post this one answers."})
+
+
+class ReportRequestSchema(_Body):
+    body = fields.String(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=0),
+                              metadata={"description": "The revision this text was based on (0 for the first)."})
+
+
+class EssayBodySchema(_Body):
+    body = fields.String(required=True, metadata={"description": "Plain text, stored exactly as sent."})
+
+
+class GradeRequestSchema(_Body):
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
+                         metadata={"description": "Criterion id → the points of the chosen level."})
+    comments = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
+                           metadata={"description": "Criterion id → comment (required by some rubrics)."})
+    comment = fields.String(load_default="")
+    final = fields.Boolean(load_default=False,
+                           metadata={"description": "Finalise: the mark can no longer be changed."})
+
+
+# ---- responses --------------------------------------------------------------------------------
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(),
+                          values=fields.List(fields.String()), required=True,
+                          metadata={"description": "Field path → messages."})
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+
+
+class ScenarioRefSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "The scenario's id (slug)."})
+    title = fields.String(required=True)
+    topic = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class GroupRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class AssignmentSchema(Schema):
+    id = fields.Integer(required=True)
+    scenario = fields.Nested(ScenarioRefSchema, required=True)
+    group = fields.Nested(GroupRefSchema, allow_none=True, required=True)
+    opens_at = UTCDateTime(allow_none=True, required=True)
+    closes_at = UTCDateTime(allow_none=True, required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["not_open", "open", "closed"]))
+    grades_released = fields.Boolean(required=True)
+
+
+class AssignmentListSchema(Schema):
+    assignments = fields.List(fields.Nested(AssignmentSchema), required=True)
+
+
+class ChoiceSchema(Schema):
+    id = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class StageSchema(Schema):
+    id = fields.String(required=True)
+    prompt = fields.String(required=True, metadata={"description": "Markdown text."})
+    ending = fields.Boolean(required=True)
+    choices = fields.List(fields.Nested(ChoiceSchema), required=True)
+
+
+class StepSchema(Schema):
+    stage = fields.String(required=True)
+    prompt = fields.String(required=True)
+    choice = fields.String(required=True)
+    choice_text = fields.String(required=True)
+    feedback = fields.String(required=True)
+    points = fields.Float(required=True)
+
+
+class AttemptSchema(Schema):
+    id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    stage = fields.Nested(StageSchema, allow_none=True, required=True)
+    path = fields.List(fields.Nested(StepSchema), required=True)
+    points = fields.Float(required=True)
+    max_points = fields.Float(required=True)
+    score = fields.Float(required=True, metadata={"description": "0..1"})
+    finished = fields.Boolean(required=True)
+    can_retry = fields.Boolean(required=True)
+
+
+class ChoiceOutcomeSchema(Schema):
+    feedback = fields.String(required=True)
+    points = fields.Float(required=True)
+    score = fields.Float(required=True)
+    finished = fields.Boolean(required=True)
+    stage = fields.Nested(StageSchema, allow_none=True, required=True,
+                          metadata={"description": "The next stage; an ending when the case is over."})
+
+
+class PostSchema(Schema):
+    id = fields.Integer(required=True)
+    parent_id = fields.Integer(allow_none=True, required=True)
+    author = fields.String(required=True)
+    author_id = fields.Integer(required=True)
+    body = fields.String(required=True, metadata={"description": "Sanitised HTML; empty for a hidden post."})
+    created_at = UTCDateTime(required=True)
+    edited_at = UTCDateTime(allow_none=True, required=True)
+    hidden = fields.Boolean(required=True)
+    hidden_reason = fields.String(allow_none=True, required=True)
+    edits = fields.Integer(required=True)
+
+
+class PostListSchema(Schema):
+    posts = fields.List(fields.Nested(PostSchema), required=True)
+
+
+class ReportSchema(Schema):
+    assignment_id = fields.Integer(required=True)
+    group_id = fields.Integer(required=True)
+    body = fields.String(required=True, metadata={"description": "Sanitised HTML."})
+    revision = fields.Integer(required=True)
+    updated_at = UTCDateTime(allow_none=True, required=True)
+    updated_by = fields.String(allow_none=True, required=True)
+    submitted_at = UTCDateTime(allow_none=True, required=True)
+    submitted_by = fields.String(allow_none=True, required=True)
+    sha256 = fields.String(allow_none=True, required=True)
+
+
+class DraftSavedSchema(Schema):
+    saved_at = UTCDateTime(allow_none=True, required=True)
+    words = fields.Integer(required=True)
+
+
+class DraftSchema(DraftSavedSchema):
+    body = fields.String(required=True)
+
+
+class ReceiptSchema(Schema):
+    id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    submitted_at = UTCDateTime(required=True)
+    sha256 = fields.String(required=True, metadata={"description": "SHA-256 of the UTF-8 body as stored."})
+    words = fields.Integer(required=True)
+
+
+class AuthorSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    province = fields.String(required=True)
+    commune = fields.String(required=True)
+
+
+class EssaySchema(ReceiptSchema):
+    body = fields.String(required=True)
+    author = fields.Nested(AuthorSchema, metadata={"description": "Absent for examiners (blind marking)."})
+
+
+class LevelSchema(Schema):
+    points = fields.Float(required=True)
+    label = fields.String(required=True)
+    descriptor = fields.String(required=True)
+
+
+class CriterionSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    weight = fields.Float(required=True)
+    description = fields.String(required=True)
+    levels = fields.List(fields.Nested(LevelSchema), required=True)
+
+
+class RubricSchema(Schema):
+    id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    title = fields.String(required=True)
+    scale = fields.Float(required=True)
+    feedback = fields.String(required=True, validate=validate.OneOf(["optional", "required"]))
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
+
+
+class QueueItemSchema(Schema):
+    essay_id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    scenario_title = fields.String(required=True)
+    words = fields.Integer(required=True)
+    submitted_at = UTCDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["todo", "draft", "final"]))
+    total = fields.Float(allow_none=True, required=True)
+    rubric = fields.Nested(RubricSchema, required=True)
+
+
+class QueueSchema(Schema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+
+
+class GradeSavedSchema(Schema):
+    total = fields.Float(required=True, metadata={"description": "This examiner's total on the rubric scale."})
+    final = fields.Boolean(required=True)
+
+
+class ReleaseSchema(Schema):
+    assignment_id = fields.Integer(required=True)
+    released_at = UTCDateTime(required=True)
+    final_marks = fields.Integer(required=True, metadata={"description": "Essays that have a final mark."})
+
+
+class CriterionResultSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    max_points = fields.Float(required=True)
+    points = fields.List(fields.Float(allow_none=True), required=True,
+                         metadata={"description": "Each finalised marker's points, in round order."})
+    comments = fields.List(fields.String(), required=True)
+
+
+class GradeReportSchema(Schema):
+    essay_id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["awaiting_marks", "needs_third", "final"]))
+    final = fields.Float(allow_none=True, required=True)
+    scale = fields.Float(required=True)
+    criteria = fields.List(fields.Nested(CriterionResultSchema), required=True)
+    comments = fields.List(fields.String(), required=True)
+
+
+class SimilaritySourceSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["essay", "reference"]))
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    share = fields.Float(required=True, metadata={"description": "Share of the essay found in this source, 0..1."})
+    score = fields.Float()
+    paraphrase = fields.Float()
+    passages = fields.List(fields.List(fields.Integer()), required=True,
+                           metadata={"description": "[essay start, essay end, source start, source end] "
+                                                    "character offsets."})
+    text = fields.String(required=True, metadata={"description": "The source's text, for side-by-side views."})
+
+
+class SimilarityReportSchema(Schema):
+    essay_id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["pending", "done", "failed"]))
+    score = fields.Float(allow_none=True, required=True, metadata={"description": "Share reused, 0..1."})
+    paraphrase = fields.Float(allow_none=True, required=True)
+    sources = fields.List(fields.Nested(SimilaritySourceSchema), required=True)
+    finished_at = UTCDateTime(allow_none=True, required=True)

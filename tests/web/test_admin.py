@@ -1,0 +1,191 @@
+"""Organiser pages through the Flask test client: cohorts, roster import, accounts, exports."""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import re
+import zipfile
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from lms_plugin.services import essays, grading
+from lms_plugin.services.content import rubric_data, scenario_data
+from lms_plugin.store import models as m
+from tests.web.conftest import first_assignment, login
+
+ROSTER_CSV = """\
+Họ tên,Xã,Tỉnh,Liên hệ,Vai trò,Tên đăng nhập
+Trịnh Văn Sơn,Xã Tân Hòa,Tỉnh Đông Hải,0912 000 111,học viên,
+Lý Thị Mai,Phú Mỹ,Tỉnh Đông Hải,,học viên,
+,Phú Mỹ,Tỉnh Đông Hải,,học viên,
+Mạc Văn Tùng,Phú Mỹ,Tỉnh Đông Hải,,bảo vệ,
+Hồ Thị Lan,Phú Mỹ,Tỉnh Đông Hải,,học viên,cadre1
+"""
+
+
+def post_roster(client, cohort_id: int, filename: str, raw: bytes):
+    return client.post(f"/admin/cohorts/{cohort_id}/roster", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(raw), filename)})
+
+
+def demo_cohort(session, demo) -> m.Cohort:
+    return session.scalar(select(m.Cohort).where(m.Cohort.name == demo.cohort))
+
+
+def test_cohorts_are_listed_created_and_a_taken_name_is_shown_next_to_the_field(client, demo, session):
+    login(client, "admin1")
+    page = client.get("/admin/").text
+    assert "Lớp trình diễn" in page and 'data-test="cohort-create"' in page
+    course = session.scalar(select(m.Course.slug))
+    created = client.post("/admin/cohorts", data={"name": "Lớp Sơn Nguyên K1", "course": course,
+                                                  "starts_at": "2026-03-02", "ends_at": "2026-03-03"})
+    assert created.status_code == 302
+    cohort = session.scalar(select(m.Cohort).where(m.Cohort.name == "Lớp Sơn Nguyên K1"))
+    assert created.location.endswith(f"/admin/cohorts/{cohort.id}")
+    assert "Lớp Sơn Nguyên K1" in client.get(created.location).text
+    again = client.post("/admin/cohorts", data={"name": "Lớp Sơn Nguyên K1", "course": course})
+    assert again.status_code == 409
+    assert re.search(r'data-test="error-name">Lớp &#39;Lớp Sơn Nguyên K1&#39; đã tồn tại<', again.text)
+
+
+def test_a_csv_roster_makes_accounts_groups_by_commune_and_lists_rejected_rows(client, demo, session):
+    login(client, "admin1")
+    cohort = demo_cohort(session, demo)
+    response = post_roster(client, cohort.id, "danh-sach.csv", ROSTER_CSV.encode("utf-8"))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    page = html.unescape(response.text)
+    assert "Đã tạo 2 tài khoản; 3 dòng bị từ chối." in page
+    rejected = dict(re.findall(r'data-test="rejected-(\d+)"><td>\d+</td><td>(.*?)</td>', page))
+    assert rejected == {"4": "Thiếu họ tên",
+                        "5": "Vai trò không rõ: 'bảo vệ' (học viên, giảng viên, giám khảo, quản trị)",
+                        "6": "Tên đăng nhập 'cadre1' đã có người dùng"}
+    password = re.search(r'data-test="created-sontv">.*?<code>(\w+)</code>', page, re.S).group(1)
+    href = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)" download="([^"]+)"', page)
+    sheet = list(csv.reader(io.StringIO(base64.b64decode(href.group(1)).decode("utf-8-sig"))))
+    assert sheet[0] == ["username", "name", "role", "group", "password"]
+    assert ["sontv", "Trịnh Văn Sơn", "cadre", "Xã Tân Hòa", password] in sheet
+    session.expire_all()
+    members = {mem.user.username: mem.group.name for mem in session.scalars(
+        select(m.Membership).where(m.Membership.cohort_id == cohort.id))}
+    assert members["sontv"] == "Xã Tân Hòa" and members["mailt"] == "Phú Mỹ" and members["cadre1"] == "Xã Tân Hòa"
+    client.post("/logout")
+    login(client, "sontv", password)                              # the shown password works
+    client.post("/logout")
+    login(client, "admin1")
+    cohort_page = client.get(f"/admin/cohorts/{cohort.id}").text
+    assert "Phú Mỹ" in cohort_page and "Trịnh Văn Sơn" in cohort_page
+    accounts_page = client.get("/admin/accounts?role=cadre").text
+    assert 'data-test="account-mailt"' in accounts_page and 'data-test="account-lecturer1"' not in accounts_page
+
+
+def test_an_xlsx_roster_and_a_file_that_cannot_be_read(client, demo, session):
+    login(client, "admin1")
+    cohort = demo_cohort(session, demo)
+    book = Workbook()
+    book.active.append(["name", "commune", "province", "contact", "role", "username"])
+    book.active.append(["Kiều Văn Hải", "Bình An", "Tỉnh Đông Hải", 912000222, "cadre", "haikv"])
+    book.active.append(["Kiều Văn Hà", "Bình An", "Tỉnh Đông Hải", None, "examiner", "haikv"])
+    out = io.BytesIO()
+    book.save(out)
+    page = html.unescape(post_roster(client, cohort.id, "ds.xlsx", out.getvalue()).text)
+    assert "Đã tạo 0 tài khoản; 2 dòng bị từ chối." in page
+    assert re.search(r'data-test="rejected-3"><td>3</td><td>Tên đăng nhập \'haikv\' trùng ở các dòng 2, 3<', page)
+    book.active.delete_rows(3)
+    out = io.BytesIO()
+    book.save(out)
+    page = post_roster(client, cohort.id, "ds.xlsx", out.getvalue()).text
+    assert 'data-test="created-haikv"' in page
+    session.expire_all()
+    hai = session.scalar(select(m.User).where(m.User.username == "haikv"))
+    assert hai.contact == "912000222"
+    assert session.scalar(select(m.Membership).where(m.Membership.user_id == hai.id)).group.name == "Xã Bình An"
+    broken = post_roster(client, cohort.id, "ds.xlsx", b"PK\x03\x04 broken")
+    assert broken.status_code == 422 and 'data-test="error-file">Không đọc được tệp Excel' in broken.text
+
+
+def words(n: int) -> str:
+    pool = "xã cần công khai quy trình số hóa hồ sơ và lắng nghe ý kiến người dân ở các thôn xa".split()
+    return " ".join(pool[i % len(pool)] for i in range(n))
+
+
+def submit_and_double_mark(session):
+    """cadre1 and cadre4 submit; both examiners finalise their marks."""
+    assignment = first_assignment(session)
+    spec = scenario_data(assignment.scenario_version).essay
+    users = {u.username: u for u in session.scalars(select(m.User))}
+    body_one = "Mở đầu\r\n" + words(spec.min_words + 5) + "\n\nKiến nghị, đề xuất: tăng cường số hóa.  "
+    body_two = words(spec.min_words + 40)
+    one = essays.submit_essay(session, users["cadre1"], assignment.id, body_one)
+    two = essays.submit_essay(session, users["cadre4"], assignment.id, body_two)
+    rubric = rubric_data(assignment.essay_rubric_version)
+    for receipt, level in ((one, -1), (two, 0)):
+        for grade in session.scalars(select(m.Grade).where(m.Grade.essay_id == receipt.id).order_by(m.Grade.round)):
+            scores = {c.id: c.levels[level].points for c in rubric.criteria}
+            grading.grade_essay(session, grade.examiner, receipt.id, scores,
+                                {c.id: "Nhận xét" for c in rubric.criteria}, final=True)
+    session.commit()
+    return assignment, rubric, {"cadre1": (one, body_one), "cadre4": (two, body_two)}
+
+
+def test_grade_exports_after_two_examiners_marked(client, demo, session):
+    assignment, rubric, submitted = submit_and_double_mark(session)
+    login(client, "lecturer1")                                    # lecturers may download exports too
+    response = client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    by_user = {r["username"]: r for r in rows}
+    assert set(by_user) == {"cadre1", "cadre4"}
+    best = by_user["cadre1"]
+    assert (best["cohort"], best["group"], best["name"], best["essay_version"]) == \
+        ("Lớp trình diễn", "Xã Tân Hòa", "Đặng Văn An", "1")
+    assert best["scenario"] == assignment.scenario_version.scenario.slug
+    assert best["words"] == str(submitted["cadre1"][0].words)
+    top = {c.id: c.levels[-1].points for c in rubric.criteria}
+    for criterion, points in top.items():
+        assert best[f"m1_{criterion}"] == best[f"m2_{criterion}"] == f"{points:g}"
+        assert by_user["cadre4"][f"m1_{criterion}"] == f"{rubric.criterion(criterion).levels[0].points:g}"
+    assert (best["m1_total"], best["m2_total"], best["m3_total"], best["final"], best["status"]) == \
+        ("10", "10", "", "10", "final")
+    assert (by_user["cadre4"]["final"], by_user["cadre4"]["status"]) == ("0", "final")
+
+    xlsx = client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    values = list(sheet.iter_rows(values_only=True))
+    header = list(values[0])
+    assert header == list(rows[0].keys())
+    xlsx_best = dict(zip(header, next(v for v in values[1:] if v[header.index("username")] == "cadre1")))
+    assert (xlsx_best["m1_total"], xlsx_best["final"], xlsx_best["status"]) == (10, 10, "final")
+
+
+def test_the_essays_zip_is_byte_identical_to_what_was_submitted(client, demo, session):
+    assignment, _, submitted = submit_and_double_mark(session)
+    login(client, "admin1")
+    response = client.get(f"/admin/cohorts/{assignment.cohort_id}/essays.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    slug = assignment.scenario_version.scenario.slug
+    manifest = {row["file"]: row for row in csv.DictReader(
+        io.StringIO(archive.read("manifest.csv").decode("utf-8-sig")))}
+    for username, (receipt, body) in submitted.items():
+        name = f"{username}__{slug}__v1.txt"
+        assert archive.read(name) == body.encode("utf-8")
+        assert manifest[name]["sha256"] == hashlib.sha256(body.encode("utf-8")).hexdigest() == receipt.sha256
+
+
+def test_only_staff_reach_admin_pages_and_exports(client, demo, session):
+    cohort = demo_cohort(session, demo)
+    for who in ("cadre1", "examiner1"):
+        login(client, who)
+        for url in ("/admin/", f"/admin/cohorts/{cohort.id}", "/admin/accounts",
+                    f"/admin/cohorts/{cohort.id}/grades.csv", f"/admin/cohorts/{cohort.id}/essays.zip"):
+            assert client.get(url).status_code == 403, (who, url)
+        client.post("/logout")
+    login(client, "lecturer1")
+    assert client.get("/admin/").status_code == 403                   # organising is the admin's job
+    assert post_roster(client, cohort.id, "a.csv", ROSTER_CSV.encode()).status_code == 403
