@@ -36,6 +36,16 @@ run: db
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The xblock-sdk workbench with the CaseLab blocks, on the same store as `make run` (CASELAB_DATABASE_URL).
+WORKBENCH_PORT ?= 8000
+WORKBENCH_DIR  := instance/workbench
+WORKBENCH_ENV  := DJANGO_SETTINGS_MODULE=workbench.settings EXCLUDE_SAMPLE_XBLOCKS=yes
+workbench: db
+	mkdir -p $(WORKBENCH_DIR)/var
+	cd $(WORKBENCH_DIR) && $(WORKBENCH_ENV) $(CURDIR)/$(BIN)/django-admin migrate --run-syncdb -v 0
+	@echo "CaseLab workbench: http://$(HOST):$(WORKBENCH_PORT)/"
+	cd $(WORKBENCH_DIR) && $(WORKBENCH_ENV) $(CURDIR)/$(BIN)/django-admin runserver $(HOST):$(WORKBENCH_PORT)
+
 bench: install
 	$(BIN)/python bench/run_all.py
 

@@ -1,0 +1,151 @@
+"""Open edX learners, course runs and grades mapped onto CaseLab (used by the XBlocks).
+
+* An LMS learner is the CaseLab cadre whose ``external_id`` is their anonymous
+  student id (``accounts.learner_for_external_id``), created on first sight.
+* An LMS course run is one CaseLab cohort per CaseLab course it uses, named
+  ``"<LMS course id> · <CaseLab course id>"``, created on first use.
+* A scenario in that course run is one assignment per (cohort, scenario
+  version); without a version the first assignment of the scenario is reused,
+  so a later import does not split the course run between two versions.
+* A learner's group is their Open edX team when the LMS has one, else the group
+  the console gave them in the cohort, else the cohort's default group.
+* Examiners come from the console (or the ``EXAMINERS`` setting for new
+  assignments); essay marks are published back to the LMS once final.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.scenarios import Scenario as ScenarioData
+from ..store import models as m
+from . import accounts, cohorts
+from .content import latest_scenario_versions, scenario_data
+from .errors import NotFound
+
+DEFAULT_GROUP = "Nhóm chung"
+MAX_COHORT_NAME = 200
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an LMS learner works on one scenario."""
+    user: m.User
+    assignment: m.Assignment
+    scenario: ScenarioData
+    group: m.Group | None
+
+
+def scenario_version(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
+    """The version ``number`` of a scenario, or its latest."""
+    scenario = session.scalar(select(m.Scenario).where(m.Scenario.slug == (slug or "")))
+    if scenario is None or not scenario.versions:
+        raise NotFound("Không có tình huống '%(id)s'", id=slug or "")
+    if number is None:
+        return scenario.versions[-1]
+    chosen = next((v for v in scenario.versions if v.number == number), None)
+    if chosen is None:
+        raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=slug, version=number)
+    return chosen
+
+
+def scenario_choices(session: Session) -> list[dict[str, Any]]:
+    """Every scenario in the store, latest title first, for the Studio editor."""
+    return [{"id": v.scenario.slug, "title": v.title, "topic": v.topic, "latest": v.number,
+             "data": scenario_data(v)} for v in latest_scenario_versions(session)]
+
+
+def cohort_name(lms_course_id: str, course_slug: str) -> str:
+    name = f"{lms_course_id} · {course_slug}"
+    if len(name) <= MAX_COHORT_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return name[:MAX_COHORT_NAME - 13] + "~" + digest
+
+
+def course_run_cohort(session: Session, lms_course_id: str, course: m.Course) -> m.Cohort:
+    name = cohort_name(lms_course_id, course.slug)
+    cohort = session.scalar(select(m.Cohort).where(m.Cohort.name == name))
+    return cohort or cohorts.create_cohort(session, name, course.slug)
+
+
+def course_run_assignment(session: Session, cohort: m.Cohort, slug: str, number: int | None = None,
+                          examiners: list[str] = ()) -> m.Assignment:
+    """The cohort's assignment of the scenario (the given version, else the one already in use)."""
+    query = (select(m.Assignment).join(m.ScenarioVersion, m.ScenarioVersion.id == m.Assignment.scenario_version_id)
+             .join(m.Scenario, m.Scenario.id == m.ScenarioVersion.scenario_id)
+             .where(m.Assignment.cohort_id == cohort.id, m.Scenario.slug == slug))
+    if number is not None:
+        query = query.where(m.ScenarioVersion.number == number)
+    found = session.scalar(query.order_by(m.Assignment.id).limit(1))
+    if found is not None:
+        return found
+    pool = [u for u in (session.scalar(select(m.User).where(m.User.username == name)) for name in examiners)
+            if u is not None and u.role == "examiner"]
+    return cohorts.assign_scenario(session, cohort, slug, version=number, examiners=pool)
+
+
+def place_learner(session: Session, *, external_id: str, display_name: str, lms_course_id: str, slug: str,
+                  version: int | None = None, team: str | None = None, examiners: list[str] = ()) -> Placement:
+    """The learner, their assignment of the scenario and their group, created on first use."""
+    chosen = scenario_version(session, slug, version)
+    user = accounts.learner_for_external_id(session, external_id, display_name)
+    cohort = course_run_cohort(session, lms_course_id, chosen.scenario.course)
+    assignment = course_run_assignment(session, cohort, slug, version, examiners)
+    member = cohorts.membership(session, user.id, cohort.id)
+    group = member.group if member is not None else None
+    if team:
+        group = cohorts.group_named(session, cohort, team[:MAX_COHORT_NAME])
+    elif group is None:
+        group = cohorts.group_named(session, cohort, DEFAULT_GROUP)
+    if member is None or member.group_id != group.id:
+        cohorts.add_member(session, cohort, user, group)
+    return Placement(user, assignment, scenario_data(assignment.scenario_version), group)
+
+
+def essay_result(session: Session, essay: m.Essay | None) -> m.EssayResult | None:
+    if essay is None:
+        return None
+    return session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
+
+
+def grade_to_publish(session: Session, essay: m.Essay | None, *, require_release: bool = False) -> m.EssayResult | None:
+    """The essay's final mark when it is due to reach the LMS: final, not yet sent (and released, if asked)."""
+    result = essay_result(session, essay)
+    if result is None or result.status != "final" or result.final is None or result.published_at is not None:
+        return None
+    if require_release and essay.assignment.grades_released_at is None:
+        return None
+    return result
+
+
+def mark_published(result: m.EssayResult, now: datetime | None = None) -> None:
+    result.published_at = now or datetime.now(timezone.utc)
+
+
+def submissions_overview(session: Session, assignment_id: int) -> list[dict[str, Any]]:
+    """Staff view: the latest essay of each learner with its mark and similarity report."""
+    essays = session.scalars(select(m.Essay).where(m.Essay.assignment_id == assignment_id)
+                             .order_by(m.Essay.user_id, m.Essay.version.desc()))
+    latest: dict[int, m.Essay] = {}
+    for essay in essays:
+        latest.setdefault(essay.user_id, essay)
+    rows = []
+    for essay in sorted(latest.values(), key=lambda e: e.submitted_at):
+        result = essay_result(session, essay)
+        report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id))
+        sources = sorted(report.sources or [], key=lambda s: -(s.get("share") or 0))[:3] if report else []
+        rows.append({"essay_id": essay.id, "learner": essay.author.display_name, "version": essay.version,
+                     "words": essay.words, "submitted_at": essay.submitted_at,
+                     "status": result.status if result else "awaiting_marks",
+                     "final": result.final if result else None,
+                     "similarity_status": report.status if report else None,
+                     "similarity": report.score if report else None,
+                     "paraphrase": report.paraphrase if report else None,
+                     "sources": [{"title": s.get("title", ""), "share": s.get("share")} for s in sources]})
+    return rows
