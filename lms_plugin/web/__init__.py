@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from ..store import db
-from . import errors, extensions, session as web_session
+from . import errors, extensions, formatting, session as web_session
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,                 # None: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db
@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["caselab.sessions"] = db.session_factory(engine)
 
     extensions.init_app(app)
+    formatting.init_app(app)
     web_session.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)

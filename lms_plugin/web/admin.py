@@ -17,7 +17,7 @@ from ..services import cohorts as cohort_service
 from ..services import directory, exports, roster
 from ..services.errors import ServiceError
 from .access import role_required
-from .lecturer import LOCAL_ZONE
+from .formatting import LOCAL_ZONE
 from .session import commit, db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

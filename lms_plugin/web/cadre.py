@@ -5,10 +5,6 @@ them smoother (no reload for choices, new posts arriving, autosave).
 """
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, abort, current_app, flash, get_template_attribute, jsonify, redirect,
                    render_template, request, url_for)
@@ -16,30 +12,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..core.essays import check_length, sha256
-from ..sanitize import render_markdown
 from ..services import attempts, cohorts, dashboard, discussion, essays, grading
 from ..services.content import scenario_data
 from ..services.errors import Conflict, Invalid
 from ..units.case import stage_view
 from .access import role_required
+from .formatting import csv_table
 from .errors import wants_json
 from .session import commit, db_session
 
 bp = Blueprint("cadre", __name__, url_prefix="/cadre")
 
-MAX_CSV_ROWS = 500          # a table longer than this is offered as a download only
 POLL_SECONDS = 3
-LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-@bp.record_once
-def _register_filters(state) -> None:
-    state.app.jinja_env.filters.setdefault("md", render_markdown)
 
 
 def _me():
@@ -101,18 +89,6 @@ def overview(assignment_id: int):
 
 # The case player
 
-def _csv_table(content: bytes) -> list[list[str]] | None:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    rows = list(csv.reader(io.StringIO(text)))
-    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
-
-
-def _is_csv(item) -> bool:
-    return item.media_type in ("text/csv", "application/csv") or item.file.lower().endswith(".csv")
-
 
 @bp.route("/assignments/<int:assignment_id>/case")
 @role_required("cadre")
@@ -123,7 +99,7 @@ def case(assignment_id: int):
     version = _scenario(assignment_id)
     scenario = scenario_data(version)
     files = [{"position": a.position, "title": a.title, "file": a.file,
-              "table": _csv_table(a.content) if _is_csv(a) else None} for a in version.attachments]
+              "table": csv_table(a)} for a in version.attachments]
     stage = state.stage if state else stage_view(scenario.start)
     return render_template("cadre/case.html", card=card, tab="case", scenario=scenario, state=state,
                            stage=stage, files=files, form=ChoiceForm())
@@ -317,13 +293,8 @@ def essay_draft(assignment_id: int):
         body = request.form.get("body")
         if body is None:
             raise Invalid("Thiếu nội dung bài thu hoạch", {"body": ["required"]})
-    try:
-        saved = essays.save_draft(db_session(), _me(), assignment_id, _text(body))
-        commit()
-    except IntegrityError:      # two first saves at once (a timer and leaving the page): save onto the winner's row
-        db_session().rollback()
-        saved = essays.save_draft(db_session(), _me(), assignment_id, _text(body))
-        commit()
+    saved = essays.save_draft(db_session(), _me(), assignment_id, _text(body))
+    commit()
     if request.form.get("quiet"):          # a beacon sent as the page closes: nobody reads the answer
         return "", 204
     if request.is_json or wants_json():
@@ -373,12 +344,3 @@ def grade(essay_id: int):
     card = dashboard.assignment_card(session, _me(), essay_row.assignment_id)
     return render_template("cadre/grade.html", card=card, tab="essay", report=report, essay=essay_row)
 
-
-@bp.app_template_filter("vn_time")
-def vn_time(moment: datetime | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
-    """Deadlines and receipts in Vietnam time, whatever zone the server runs in."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)       # SQLite gives naive UTC back
-    return moment.astimezone(LOCAL_ZONE).strftime(fmt)

@@ -2,11 +2,9 @@
 progress, release, reference texts."""
 from __future__ import annotations
 
-import csv
 import io
 import posixpath
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -17,38 +15,19 @@ from wtforms import BooleanField, FieldList, HiddenField, SelectField, SelectMul
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..sanitize import render_markdown
 from ..services import authoring, cohorts, directory, discussion, grading, progress, references
 from ..services.content import course_data, scenario_data
 from ..services.errors import ServiceError
 from ..units.registry import units_for
 from .access import role_required
+from .formatting import csv_table, to_utc
 from .public import catalogue_by_course
 from .session import commit, db_session
 
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
 STAFF = ("lecturer", "admin")
-LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")     # deadlines are typed and read in Vietnam time
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-MAX_CSV_ROWS = 500                            # as in the cadre's player: longer tables are a download only
 
-
-def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)     # SQLite gives naive UTC back
-    return moment.astimezone(LOCAL_ZONE).strftime(fmt)
-
-
-def to_utc(local: datetime | None) -> datetime | None:
-    return local.replace(tzinfo=LOCAL_ZONE).astimezone(timezone.utc) if local else None
-
-
-@bp.record_once
-def _filters(state) -> None:
-    state.app.jinja_env.filters.setdefault("md", render_markdown)
-    state.app.jinja_env.filters["staff_time"] = local_time
 
 
 # Forms
@@ -221,22 +200,12 @@ def preview(slug: str):
     version = authoring.scenario_version(session, slug, request.args.get("version", type=int))
     data = scenario_data(version)
     views = {u.type_id: u.public_view(data) for u in units_for(data)}
-    files = [{"position": a.position, "title": a.title, "file": a.file, "table": _csv_table(a)}
+    files = [{"position": a.position, "title": a.title, "file": a.file, "table": csv_table(a)}
              for a in version.attachments]
     return render_template("lecturer/preview.html", version=version, scenario=data, views=views, files=files,
                            versions=version.scenario.versions,
                            assignments=directory.assignments_of_scenario(session, version.scenario_id))
 
-
-def _csv_table(item) -> list[list[str]] | None:
-    """A CSV attachment as rows, shown inline as the cadre's case player shows it."""
-    if not (item.media_type in ("text/csv", "application/csv") or item.file.lower().endswith(".csv")):
-        return None
-    try:
-        rows = list(csv.reader(io.StringIO(item.content.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error):
-        return None
-    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
 
 
 @bp.route("/scenarios/<slug>/v<int:number>/attachments/<int:position>")

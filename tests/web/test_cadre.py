@@ -12,7 +12,7 @@ from lms_plugin.core.essays import count_words, sha256
 from lms_plugin.services import accounts, discussion
 from lms_plugin.services.content import scenario_data
 from lms_plugin.store import models as m
-from lms_plugin.web.cadre import vn_time
+from lms_plugin.web.formatting import local_time
 from tests.web.conftest import PASSWORD, login
 
 SLUG = "t1-ton-dong-ho-so-dat-dai"      # has a CSV attachment, a discussion with a group report, an essay
@@ -337,7 +337,7 @@ def test_submit_with_confirmation_gives_receipt_with_time_and_sha256(app, demo, 
     session.expire_all()
     essay = session.scalar(select(m.Essay))
     assert essay.sha256 == sha256(body)
-    assert vn_time(essay.submitted_at, "%H:%M:%S %d/%m/%Y") in receipt
+    assert local_time(essay.submitted_at, "%H:%M:%S %d/%m/%Y") in receipt
     assert "Bạn đã nộp bản 1" in cadre1.get(f"/cadre/assignments/{assignment.id}/essay").text
 
 

@@ -1,0 +1,43 @@
+"""How every page shows times, Markdown and data tables (one place for all areas)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from ..sanitize import render_markdown
+
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")   # deadlines are typed and read in Vietnam time
+MAX_CSV_ROWS = 500                          # longer tables are offered as a download only
+
+
+def local_time(moment: datetime | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    """A stored (UTC) time in Vietnam time, whatever zone the server runs in."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)       # SQLite gives naive UTC back
+    return moment.astimezone(LOCAL_ZONE).strftime(fmt)
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """A time typed in a datetime-local field (Vietnam time) as UTC."""
+    return local.replace(tzinfo=LOCAL_ZONE).astimezone(timezone.utc) if local else None
+
+
+def csv_table(attachment) -> list[list[str]] | None:
+    """A CSV attachment as rows to show inline, or None when it is not a (short, readable) CSV."""
+    if not (attachment.media_type in ("text/csv", "application/csv") or attachment.file.lower().endswith(".csv")):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(md=render_markdown, local_time=local_time)
