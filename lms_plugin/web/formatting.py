@@ -1,13 +1,12 @@
 """How every page shows times, Markdown and data tables (one place for all areas)."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from ..core.tables import csv_rows
 from ..sanitize import render_markdown
 
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")   # deadlines are typed and read in Vietnam time
@@ -32,11 +31,7 @@ def csv_table(attachment) -> list[list[str]] | None:
     """A CSV attachment as rows to show inline, or None when it is not a (short, readable) CSV."""
     if not (attachment.media_type in ("text/csv", "application/csv") or attachment.file.lower().endswith(".csv")):
         return None
-    try:
-        rows = list(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error):
-        return None
-    return rows if 0 < len(rows) <= MAX_CSV_ROWS else None
+    return csv_rows(attachment.content, MAX_CSV_ROWS)
 
 
 def init_app(app: Flask) -> None:

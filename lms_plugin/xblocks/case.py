@@ -6,8 +6,6 @@ reaches an ending; the LMS scales it by ``weight``.
 """
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +14,7 @@ from webob import Response
 from xblock.core import XBlock
 from xblock.fields import Float, Scope, String
 
+from ..core.tables import csv_rows
 from ..sanitize import render_markdown
 from ..services import attempts
 from ..services.attempts import AttemptState
@@ -29,13 +28,6 @@ INLINE_TYPES = {"text/csv", "text/plain", "application/pdf", "image/png", "image
 class ChooseSchema(Schema):
     stage = fields.String(required=True, validate=validate.Length(min=1, max=120))
     choice = fields.String(required=True, validate=validate.Length(min=1, max=120))
-
-
-def _table(content: bytes) -> list[list[str]]:
-    try:
-        return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[:PREVIEW_ROWS + 1]
-    except (UnicodeDecodeError, csv.Error):
-        return []
 
 
 class CaseBlock(CaseLabBlock):
@@ -84,7 +76,8 @@ class CaseBlock(CaseLabBlock):
         self._publish(state)
         scenario = placed.scenario
         files = [{"title": a.title, "url": self.runtime.handler_url(self, "attachment", str(a.position)),
-                  "table": _table(a.content) if a.file.lower().endswith(".csv") else []}
+                  "table": (csv_rows(a.content) or [])[:PREVIEW_ROWS + 1]
+                  if a.file.lower().endswith(".csv") else []}
                  for a in placed.assignment.scenario_version.attachments]
         return {"scenario": scenario, "attachments": files, "player": self._player(scenario, state)}
 
