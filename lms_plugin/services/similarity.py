@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import jobs
+from . import similarity_index
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
 from .content import scenario_data
@@ -37,7 +38,7 @@ def scenario_text(assignment: m.Assignment) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _latest_essays(session: Session, course_id: int) -> list[m.Essay]:
+def latest_essays(session: Session, course_id: int) -> list[m.Essay]:
     """The newest version of every essay written in any cohort of the course."""
     newest = (select(m.Essay.assignment_id, m.Essay.user_id, func.max(m.Essay.version).label("v"))
               .group_by(m.Essay.assignment_id, m.Essay.user_id).subquery())
@@ -56,23 +57,35 @@ class Sources:
     essays: list[tuple[str, str]]
     references: list[tuple[str, str]]
     exclude: list[tuple[str, str]]
-    titles: dict[str, str]
+    titles: dict[str, str]       # reference key -> title; essays are shown as "Bài thu hoạch #id"
 
 
-def gather_sources(session: Session, essay: m.Essay) -> Sources:
-    course_id = essay.assignment.cohort.course_id
-    essays = [e for e in _latest_essays(session, course_id) if e.user_id != essay.user_id or e.id == essay.id]
-    if essay.id not in {e.id for e in essays}:
-        essays.append(essay)
-    texts = session.scalars(select(m.ReferenceText).where(
-        (m.ReferenceText.course_id == course_id) | m.ReferenceText.course_id.is_(None)))
-    references, exclude, titles = [], [("scenario", scenario_text(essay.assignment))], {}
-    for ref in texts:
+def _course_texts(session: Session, course_id: int) -> tuple[list, list, dict]:
+    references, exclude, titles = [], [], {}
+    for ref in session.scalars(select(m.ReferenceText).where(
+            (m.ReferenceText.course_id == course_id) | m.ReferenceText.course_id.is_(None))):
         key = f"ref-{ref.id}"
         (references if ref.kind == "reference" else exclude).append((key, ref.body))
         titles[key] = ref.title
-    for other in essays:
-        titles[f"essay-{other.id}"] = f"Bài thu hoạch #{other.id}"
+    return references, exclude, titles
+
+
+def gather_sources(session: Session, essay: m.Essay) -> Sources:
+    """What one essay is compared with: the course's essays by others, its references; its scenario never counts."""
+    course_id = essay.assignment.cohort.course_id
+    essays = [e for e in latest_essays(session, course_id) if e.user_id != essay.user_id]
+    references, exclude, titles = _course_texts(session, course_id)
+    exclude.append(("scenario", scenario_text(essay.assignment)))
+    return Sources([(f"essay-{e.id}", e.body) for e in essays + [essay]], references, exclude, titles)
+
+
+def course_sources(session: Session, course_id: int) -> Sources:
+    """Everything of a course for its persisted index; every scenario assigned in it is excluded."""
+    references, exclude, titles = _course_texts(session, course_id)
+    assignments = session.scalars(select(m.Assignment).join(m.Cohort).where(m.Cohort.course_id == course_id))
+    versions = {a.scenario_version_id: a for a in assignments}
+    exclude += [(f"scenario-{vid}", scenario_text(a)) for vid, a in versions.items()]
+    essays = latest_essays(session, course_id)
     return Sources([(f"essay-{e.id}", e.body) for e in essays], references, exclude, titles)
 
 
@@ -88,7 +101,7 @@ def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[st
         kind, number = match.b.split("-", 1)
         entries.append({
             "kind": "essay" if kind == "essay" else "reference", "id": int(number),
-            "title": titles.get(match.b, match.b), "share": round(shares.get(match.b, match.score), 4),
+            "title": titles.get(match.b, f"Bài thu hoạch #{number}"), "share": round(shares.get(match.b, match.score), 4),
             "score": round(match.score, 4), "paraphrase": round(match.paraphrase, 4),
             "passages": [[p.a_start, p.a_end, p.b_start, p.b_end] for p in match.passages],
         })
@@ -110,8 +123,7 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
     session.add(report)
     try:
         sources = gather_sources(session, essay)
-        engine = detector(**params).fit(sources.essays, exclude=sources.exclude, references=sources.references)
-        result = engine.report(f"essay-{essay.id}")
+        result = _judge(session, essay, sources, params)
     except Exception as exc:   # the report says it failed; the essay itself is untouched
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(timezone.utc)
@@ -126,6 +138,25 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
             if entry["kind"] == "essay":
                 check_essay(session, entry["id"], recheck_matched=False, **params)
     return {"essay_id": essay_id, "status": "done", "score": report.score}
+
+
+def _judge(session: Session, essay: m.Essay, sources: Sources, params: dict[str, Any]) -> QueryResult:
+    """With a course index: query it and fit only newer essays; without: fit every source."""
+    course_id = essay.assignment.cohort.course_id
+    key = f"essay-{essay.id}"
+    index = similarity_index.load(course_id)
+    if index is None:
+        result = detector(**params).fit(sources.essays, exclude=sources.exclude,
+                                        references=sources.references).report(key)
+    else:
+        from_index = index.detector.query(essay.body, ignore=similarity_index.indexed_essay_keys(session, essay))
+        newer = [(k, text) for k, text in sources.essays if int(k.split("-")[1]) > index.last_essay_id and k != key]
+        from_newer = (detector(**params).fit(newer + [(key, essay.body)], exclude=sources.exclude).report(key)
+                      if newer else QueryResult(0.0, (), ()))
+        result = similarity_index.merge(essay.body, from_index, from_newer)
+    if similarity_index.needs_rebuild(index, len(sources.essays)):
+        jobs.defer(session, similarity_index.REBUILD, course_id=course_id)
+    return result
 
 
 def request_check(session: Session, essay: m.Essay) -> None:
@@ -178,7 +209,7 @@ def cohort_view(session: Session, user: m.User, assignment_id: int, min_score: f
     assignment = session.get(m.Assignment, assignment_id)
     if assignment is None:
         raise NotFound("Không tìm thấy bài được giao")
-    essays = [e for e in _latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id]
+    essays = [e for e in latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id]
     if len(essays) < 2:
         return CohortView([], [], [])
     engine = detector().fit([(e.id, e.body) for e in essays], exclude=[("scenario", scenario_text(assignment))])
