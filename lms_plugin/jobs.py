@@ -27,7 +27,7 @@ _PENDING = "caselab.jobs"
 _TASKS: dict[str, Callable[..., Any]] = {}
 _config: dict[str, Any] = {"mode": os.environ.get("CASELAB_JOBS", "inline")}
 _pool: ThreadPoolExecutor | None = None
-_celery = None
+_celery_apps: dict[str, Any] = {}       # one Celery application per broker URL
 
 
 def task(name: str):
@@ -99,19 +99,20 @@ def _load_tasks() -> None:
 
 def celery_app():
     """The Celery application; tasks are the registered ones, named ``caselab.<name>``."""
-    global _celery
-    if _celery is None:
+    broker = _config.get("broker_url") or os.environ.get("CASELAB_BROKER_URL", "redis://127.0.0.1:6379/0")
+    if broker not in _celery_apps:
         from celery import Celery
-        broker = _config.get("broker_url") or os.environ.get("CASELAB_BROKER_URL", "redis://127.0.0.1:6379/0")
-        _celery = Celery("caselab", broker=broker, backend=broker)
-        _celery.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
-                            task_acks_late=True, worker_prefetch_multiplier=1)
+        app = Celery("caselab", broker=broker, backend=broker, set_as_current=False)
+        app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
+                        task_acks_late=True, worker_prefetch_multiplier=1,
+                        broker_connection_retry_on_startup=True)
         _load_tasks()
         for name in _TASKS:
             def runner(database_url: str | None = None, _name=name, **kwargs):
                 return run(_name, kwargs, database_url)
-            _celery.task(name=f"caselab.{name}")(runner)
-    return _celery
+            app.task(name=f"caselab.{name}")(runner)
+        _celery_apps[broker] = app
+    return _celery_apps[broker]
 
 
 def __getattr__(name: str):

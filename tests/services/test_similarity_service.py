@@ -141,9 +141,7 @@ def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine):
     from celery.contrib.testing.worker import start_worker
     people, assignment = setup
     jobs.configure("celery", broker_url=REDIS_URL)
-    jobs._celery = None
     app = jobs.celery_app()
-    app.conf.update(broker_connection_retry_on_startup=True)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             first = essays.submit_essay(session, people["a"], assignment.id, LAND)
@@ -159,4 +157,3 @@ def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine):
         assert report.sources[0]["id"] == first.id
     finally:
         jobs.configure("inline")
-        jobs._celery = None
