@@ -133,7 +133,7 @@ def main(argv=None) -> None:
     ap.add_argument("--window", type=int, default=1, help="winnowing window (1 = every k-gram)")
     ap.add_argument("--min-passage", type=int, default=6, help="shortest passage, in words")
     args = ap.parse_args(argv)
-    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print("command:", " ".join([sys.executable, *sys.argv]))
     answers, sources = load(args.path)
     labels = [c for _, _, c, _ in answers]
     plagiarised = np.array([c != "non" for c in labels], dtype=int)

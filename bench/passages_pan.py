@@ -117,7 +117,7 @@ def main(argv=None) -> None:
     ap.add_argument("--min-passage", type=int, default=12, help="shortest passage, in words")
     ap.add_argument("--max-gap", type=int, default=100, help="largest step inside a passage, in words")
     args = ap.parse_args(argv)
-    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print("command:", " ".join([sys.executable, *sys.argv]))
     susp, srcs, cases = load(args.path)
     print(f"{len(susp)} suspicious, {len(srcs)} source documents, {len(cases)} cases")
     settings = {

@@ -127,7 +127,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.quick:
         args.n, args.peer_sizes, args.queries = 3000, "1000", 50
-    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print("command:", " ".join([sys.executable, *sys.argv]))
     words, p = syllable_distribution(args.viwiki)
     print(f"syllable distribution: {len(words):,} distinct syllables from {args.viwiki}")
 

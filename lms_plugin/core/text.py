@@ -100,11 +100,12 @@ _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible modulo 2**64
 
 @functools.cache
 def _hash_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per UTF-16 code unit: a random odd 64-bit value for letters (0 for
-    separators and ignored characters), and tone | 8 * ignored."""
+    """Per UTF-16 code unit: a pseudo-random odd 64-bit value for letters (0
+    for separators and ignored characters), and tone | 8 * ignored."""
     packed = _table()[:_TABLE_SIZE]
-    rng = np.random.default_rng(0x5EED_CA5E)
-    per_letter = rng.integers(1, 2**63, size=_TABLE_SIZE, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    # derived with splitmix64, not a random generator, so saved indexes stay
+    # valid whatever numpy version computes the hashes later
+    per_letter = _mix(np.arange(_TABLE_SIZE, dtype=np.uint64) + np.uint64(0x5EED_CA5E)) | np.uint64(1)
     folded = packed & _CP_MASK
     values = np.where(folded != 0, per_letter[folded], np.uint64(0))
     tone = ((packed >> _TONE_SHIFT) & 7).astype(np.uint8) | np.where(packed & _IGNORE, 8, 0).astype(np.uint8)

@@ -84,6 +84,7 @@ class ReuseDetector:
 
         ``on_progress(n)`` is called as each batch of n documents is done.
         """
+        self._check_params()
         essays = list(documents)
         refs = list(references)
         docs = essays + refs
@@ -125,6 +126,14 @@ class ReuseDetector:
         self.index_ = FingerprintIndex.build(fp, stop, self.df_limit_)
         self._tfidf_t = None
         return self
+
+    def _check_params(self) -> None:
+        if self.k < 1 or self.window < 1:
+            raise ValueError("k and window must be >= 1")
+        if self.n_features & (self.n_features - 1) or not 2**10 <= self.n_features <= 2**20:
+            raise ValueError("n_features must be a power of 2 between 2**10 and 2**20")
+        if not 0 < self.boilerplate_share <= 1:
+            raise ValueError("boilerplate_share must be in (0, 1]")
 
     def _all_kgram_hashes(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -225,7 +234,10 @@ class ReuseDetector:
 
     def report(self, doc_id: Hashable) -> QueryResult:
         """Report for a fitted essay against all other fitted documents."""
-        d = self._doc_numbers([doc_id])[0]
+        found = self._doc_numbers([doc_id])
+        if found.size == 0:
+            raise KeyError(f"{doc_id!r} is not in the fitted index")
+        d = int(found[0])
         e = self.index_.entries
         lo, hi = np.searchsorted(e.doc, [d, d + 1])
         own = e.take(slice(lo, hi))

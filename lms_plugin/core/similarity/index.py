@@ -62,10 +62,6 @@ class FingerprintIndex:
     solo: np.ndarray  # bool per entry: its fingerprint occurs once in its document
     stop: np.ndarray  # uint64 sorted prefixes that never count
 
-    @property
-    def prefixes(self) -> np.ndarray:
-        return self.keys >> np.uint64(self.shift)
-
     @classmethod
     def build(cls, fp: Fingerprints, stop_hashes: np.ndarray, df_limit: int) -> "FingerprintIndex":
         """Index ``fp`` minus ``stop_hashes`` and fingerprints found in more

@@ -24,7 +24,7 @@ def term_counts(syllables: SyllableHashes, n_features: int) -> sp.csr_matrix:
     counts = np.diff(syllables.bounds)
     n_docs = counts.size
     bits = int(n_features).bit_length() - 1
-    if n_docs >= 2 ** (32 - bits):  # keys are packed in 32 bits
+    if n_docs >= 2 ** (32 - bits) - 1:  # (document, term) keys are packed in 32 bits
         half = n_docs // 2
         return sp.vstack([term_counts(_docs(syllables, 0, half), n_features),
                           term_counts(_docs(syllables, half, n_docs), n_features)]).tocsr()
@@ -43,9 +43,10 @@ def term_counts(syllables: SyllableHashes, n_features: int) -> sp.csr_matrix:
         keys[h.size:-1] |= doc[:-1]
         # a bigram across two documents is dropped by marking it empty
         keys[h.size:-1][doc[:-1] != doc[1:]] = np.uint32(0xFFFFFFFF)
-    keys[-1] = np.uint32(0xFFFFFFFF)
+    keys[-1] = np.uint32(0xFFFFFFFF)  # the slot left over by the bigrams
     keys.sort()
-    keys = keys[: np.searchsorted(keys, np.uint32(0xFFFFFFFF))] if n_docs < 2 ** (32 - bits) - 1 else keys
+    # real keys stay below the marker: document numbers < 2**(32 - bits) - 1
+    keys = keys[: np.searchsorted(keys, np.uint32(0xFFFFFFFF))]
     if keys.size == 0:
         return sp.csr_matrix((n_docs, n_features), dtype=np.float32)
     first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
@@ -90,7 +91,8 @@ def top_terms(x: sp.csr_matrix, n_terms: int) -> sp.csr_matrix:
     lengths = np.diff(x.indptr)
     if lengths.size == 0 or lengths.max(initial=0) <= n_terms:
         return x.copy()
-    assert x.shape[1] <= 2**20 and x.shape[0] < 2**24
+    if x.shape[1] > 2**20 or x.shape[0] >= 2**24:
+        raise ValueError("top_terms packs columns in 20 bits and rows in 24")
     top = 2**20 - 1
     scale = np.float32(top / max(float(x.data.max()), 1e-12))
     keys = np.repeat(np.arange(x.shape[0], dtype=np.uint64) << np.uint64(40), lengths)

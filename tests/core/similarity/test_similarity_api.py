@@ -117,3 +117,8 @@ def test_ids_must_be_unique_str_or_int():
         ReuseDetector(n_jobs=1).fit([("a", SOURCE)], references=[("a", SOURCE)])
     with pytest.raises(TypeError):
         ReuseDetector(n_jobs=1).fit([(("tuple", 1), SOURCE)])
+
+
+def test_report_of_an_unknown_essay_is_a_key_error():
+    with pytest.raises(KeyError):
+        ReuseDetector(n_jobs=1).fit(cohort()).report("nobody")

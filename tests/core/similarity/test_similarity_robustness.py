@@ -98,8 +98,10 @@ def test_passage_copied_into_a_longer_essay():
     assert result.score == pytest.approx(share, abs=0.05)
     [match] = [m for m in result.matches if m.b == "source"]
     [passage] = match.passages
-    assert essay[passage.a_start:passage.a_end] == copied.rstrip(".")
-    assert SOURCE[passage.b_start:passage.b_end] == copied.rstrip(".")
+    # inside the copied block in both texts, missing at most a few syllables at its ends
+    found_in_essay = essay[passage.a_start:passage.a_end]
+    assert found_in_essay == SOURCE[passage.b_start:passage.b_end]
+    assert found_in_essay in copied and len(found_in_essay) >= 0.85 * len(copied)
 
 
 def test_heavy_rewording_is_seen_by_the_paraphrase_signal():
