@@ -46,8 +46,11 @@ workbench: db
 	@echo "CaseLab workbench: http://$(HOST):$(WORKBENCH_PORT)/"
 	cd $(WORKBENCH_DIR) && $(WORKBENCH_ENV) $(CURDIR)/$(BIN)/django-admin runserver $(HOST):$(WORKBENCH_PORT)
 
+# Benchmarks read the public data sets in ../shared/datasets (not part of this repository).
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/accuracy_clough.py
+	$(BIN)/python bench/passages_pan.py
+	$(BIN)/python bench/speed.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache test-artifacts
