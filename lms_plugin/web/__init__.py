@@ -72,6 +72,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, cadre, examiner, lecturer, public
-    for module in (public, auth, cadre, lecturer, examiner, admin, api):
+    from . import admin, api, auth, cadre, examiner, lecturer, public, similarity_views
+    for module in (public, auth, cadre, lecturer, examiner, admin, api, similarity_views):
         app.register_blueprint(module.bp)

@@ -19,8 +19,9 @@ except ImportError:                     # pragma: no cover
     def _choice(value, label):
         return (value, label)
 
-from ..services import essays, grading, marking
+from ..services import essays, grading, marking, similarity
 from ..services.content import scenario_data
+from ..services.errors import NotFound
 from .access import role_required
 from .session import commit, db_session
 
@@ -81,8 +82,13 @@ def _context(essay_id: int):
 
 def _render(essay, grade, rubric, title, form, *, confirm: bool = False, status: int = 200):
     result = marking.result_statuses(db_session(), _me(), [essay.id]).get(essay.id)
+    try:
+        similarity_report = similarity.report_for(db_session(), _me(), essay.id)
+    except NotFound:                    # not checked yet: the slot says so
+        similarity_report = None
     return render_template("examiner/essay.html", essay=essay, grade=grade, rubric=rubric, title=title,
-                           form=form, confirm=confirm, result=result), status
+                           form=form, confirm=confirm, result=result,
+                           similarity_report=similarity_report), status
 
 
 @bp.route("/essays/<int:essay_id>")

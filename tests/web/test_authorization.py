@@ -38,6 +38,8 @@ EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
     "/admin/cohorts/<int:cohort_id>/essays.zip": (STAFF, "lecturers download their cohorts' essays"),
     "/cadre/assignments/<int:assignment_id>/attachments/<int:position>":
         (CADRE | STAFF, "staff open a scenario's data files from the assignment pages too"),
+    "/similarity/essays/<int:essay_id>": (EXAMINER | STAFF, "an essay's examiners and staff read its reuse report"),
+    "/similarity/assignments/<int:assignment_id>": (STAFF, "reuse across a whole assignment is for lecturers"),
 }
 API_POLICY = {   # (method, rule under /api/v1) -> roles
     ("POST", "/tokens"): ANYONE,

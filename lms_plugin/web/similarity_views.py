@@ -1,0 +1,84 @@
+"""Similarity pages: an essay beside the sources it shares passages with, and the reuse in a whole assignment.
+
+The service decides who may see what (examiners: only essays they mark, never
+the authors). Highlighting is built here as plain text pieces from the
+passages' offsets, so the templates escape every character of the essays.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext
+from flask_login import current_user
+from wtforms import FloatField, Form
+from wtforms.validators import InputRequired, NumberRange
+
+from ..services import cohorts, essays, similarity
+from ..services.content import scenario_data
+from .access import role_required
+from .session import db_session
+
+bp = Blueprint("similarity", __name__, url_prefix="/similarity")
+STAFF = ("lecturer", "admin")
+
+Piece = tuple[str, int | None]       # text, and the passage number it belongs to (None: not shared)
+
+
+def highlight(text: str, spans: list[tuple[int, int]]) -> list[Piece]:
+    """``text`` cut at the spans' offsets; span i (1-based) marks its piece with i. Overlaps are clipped."""
+    pieces: list[Piece] = []
+    at = 0
+    for number, (start, end) in sorted(enumerate(spans, start=1), key=lambda item: item[1]):
+        start, end = max(start, at, 0), min(end, len(text))
+        if start >= end:
+            continue
+        if start > at:
+            pieces.append((text[at:start], None))
+        pieces.append((text[start:end], number))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], None))
+    return pieces
+
+
+def side_by_side(body: str, source: dict[str, Any]) -> dict[str, list[Piece]]:
+    """The essay and one source, each with the passages they share marked and numbered alike."""
+    passages = source.get("passages") or []
+    return {"essay": highlight(body, [(p[0], p[1]) for p in passages]),
+            "source": highlight(source.get("text") or "", [(p[2], p[3]) for p in passages])}
+
+
+def flag_score() -> float:
+    return float(current_app.config["SIMILARITY_FLAG_SCORE"])
+
+
+@bp.route("/essays/<int:essay_id>")
+@role_required("examiner", *STAFF)
+def essay(essay_id: int):
+    session, me = db_session(), current_user.row
+    report = similarity.report_for(session, me, essay_id)        # examiners: only essays they mark
+    essay_row, _named = essays.readable_essay(session, me, essay_id)   # for the way back; the author is not read
+    chosen = request.args.get("source", default=0, type=int)
+    chosen = chosen if 0 <= chosen < len(report.sources) else 0
+    compared = side_by_side(report.body, report.sources[chosen]) if report.sources else None
+    return render_template("similarity/essay.html", report=report, chosen=chosen, compared=compared,
+                           assignment_id=essay_row.assignment_id,
+                           title=scenario_data(essay_row.assignment.scenario_version).title)
+
+
+class ThresholdForm(Form):
+    min = FloatField(validators=[InputRequired(lazy_gettext("Hãy nhập ngưỡng")),
+                                 NumberRange(0.01, 1, lazy_gettext("Ngưỡng là một số từ 0,01 đến 1"))])
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@role_required(*STAFF)
+def cohort(assignment_id: int):
+    session = db_session()
+    form = ThresholdForm(request.args, min=flag_score())
+    valid = "min" not in request.args or form.validate()
+    view = similarity.cohort_view(session, current_user.row, assignment_id, form.min.data) if valid else None
+    assignment = cohorts.get_assignment(session, assignment_id)
+    return render_template("similarity/cohort.html", form=form, view=view, assignment=assignment,
+                           title=scenario_data(assignment.scenario_version).title), 200 if valid else 422
