@@ -26,7 +26,7 @@ from ..store import models as m
 from . import audit
 from .catalog import LoadedAttachment, LoadedScenario, _fingerprint
 from .content import Imported, add_scenario_version, course_data, latest_rubric_version, scenario_data
-from .errors import Forbidden, Invalid, NotFound
+from .errors import N_, Forbidden, Invalid, NotFound
 
 AUTHORS = ("lecturer", "admin")
 FORM_NAME = "form"
@@ -39,7 +39,7 @@ class ScenarioRejected(Invalid):
         fields: dict[str, list[str]] = {}
         for error in errors:
             fields.setdefault(error.field, []).append(str(error))
-        super().__init__("Tình huống có %(n)s lỗi; chưa lưu gì", fields, n=len(errors))
+        super().__init__(N_("Tình huống có %(n)s lỗi; chưa lưu gì"), fields, n=len(errors))
         self.errors = errors
 
 

@@ -8,6 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction where it is not the first argument of an error class."""
+    return msgid
+
+
 class ServiceError(Exception):
     status = 400
 
@@ -19,7 +24,7 @@ class ServiceError(Exception):
 
     @property
     def message(self) -> str:
-        """The English text (CLI, logs)."""
+        """The text in the source language (Vietnamese): the CLI and logs show it."""
         return self.msgid % self.params if self.params else self.msgid
 
     def translated(self, gettext) -> str:

@@ -7,7 +7,17 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..services.errors import ServiceError
+from ..services.errors import N_, ServiceError
+
+
+HTTP_MESSAGES = {
+    400: N_("Yêu cầu không hợp lệ."),
+    401: N_("Bạn cần đăng nhập để xem nội dung này."),
+    403: N_("Bạn không có quyền truy cập nội dung này."),
+    404: N_("Không tìm thấy trang hoặc nội dung bạn cần."),
+    405: N_("Thao tác này không dùng được ở địa chỉ này."),
+    500: N_("Máy chủ gặp lỗi; hãy thử lại sau ít phút."),
+}
 
 
 def wants_json() -> bool:
@@ -37,4 +47,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return error_response(exc.code or 500, exc.description or exc.name)
+        # Werkzeug's stock descriptions are English; a view's own description is kept as given.
+        stock = exc.description == type(exc).description
+        message = HTTP_MESSAGES.get(exc.code) if stock else None
+        return error_response(exc.code or 500, gettext(message) if message else (exc.description or exc.name))
