@@ -14,6 +14,7 @@ from ..store import models as m
 from .errors import Conflict, Invalid, NotFound
 
 ROLES = ("lecturer", "cadre", "examiner", "admin")
+STAFF = ("lecturer", "admin")          # roles that run a course: see everything, moderate, release
 MIN_PASSWORD = 8
 # werkzeug's default (scrypt); CASELAB_PASSWORD_HASH can name another, e.g. a cheap one for test suites.
 HASH_METHOD = os.environ.get("CASELAB_PASSWORD_HASH", "scrypt")

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.courses import Course
 from ..core.rubrics import Rubric
 from ..core.scenarios import Problem, Scenario
-from ..schemas.files import ContentError, FileError, Located, load_document, locate
+from ..schemas.files import ContentError, FileError, load_document, locate
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 COURSE_FILE = "course.yaml"

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
+from .accounts import STAFF
 from .cohorts import assignments_for, get_assignment, learner_assignment, window
 from .content import scenario_data
 from .errors import NotFound
 
-STAFF = ("lecturer", "admin")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
+from .accounts import STAFF
 from .cohorts import get_cohort
 from .errors import Forbidden
 
-STAFF = ("lecturer", "admin")
 
 
 def _require_staff(user: m.User) -> None:

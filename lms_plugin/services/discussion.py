@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from ..core.essays import sha256
 from ..sanitize import clean_post, to_text
 from ..store import models as m
+from .accounts import STAFF
 from . import audit
 from .cohorts import get_assignment, learner_assignment, require_open
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_POST_CHARS = 20_000
 MAX_REPORT_CHARS = 200_000
-STAFF = ("lecturer", "admin")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
+from .accounts import STAFF
 from .cohorts import get_assignment
 from .errors import Forbidden
 
-STAFF = ("lecturer", "admin")
 
 
 @dataclass(frozen=True)

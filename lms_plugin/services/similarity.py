@@ -17,11 +17,11 @@ from .. import jobs
 from . import similarity_index
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
+from .accounts import STAFF
 from .content import scenario_data
 from .errors import Forbidden, NotFound
 
 CHECK = "similarity.check_essay"
-STAFF = ("lecturer", "admin")
 
 
 def scenario_text(assignment: m.Assignment) -> str:

@@ -5,13 +5,13 @@ from flask import current_app
 
 from ..schemas import api as s
 from ..services import cohorts, essays, grading
+from ..services.accounts import STAFF
 from ..services import similarity as similarity_service
 from ..store import models as m
 from .api_core import endpoint, me
 from .session import commit, db_session
 
 EXAMINER = ("examiner",)
-STAFF = ("lecturer", "admin")
 
 
 def _essay_view(essay: m.Essay, with_author: bool) -> dict:

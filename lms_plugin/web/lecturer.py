@@ -16,6 +16,7 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..services import authoring, cohorts, directory, discussion, grading, progress, references
+from ..services.accounts import STAFF
 from ..services.content import course_data, scenario_data
 from ..services.errors import ServiceError
 from ..units.registry import units_for
@@ -25,7 +26,6 @@ from .public import catalogue_by_course
 from .session import commit, db_session
 
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
-STAFF = ("lecturer", "admin")
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 

@@ -15,12 +15,12 @@ from wtforms import FloatField, Form
 from wtforms.validators import InputRequired, NumberRange
 
 from ..services import cohorts, essays, similarity
+from ..services.accounts import STAFF
 from ..services.content import scenario_data
 from .access import role_required
 from .session import db_session
 
 bp = Blueprint("similarity", __name__, url_prefix="/similarity")
-STAFF = ("lecturer", "admin")
 
 Piece = tuple[str, int | None]       # text, and the passage number it belongs to (None: not shared)
 

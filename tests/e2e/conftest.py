@@ -90,8 +90,10 @@ def shot(page, name: str) -> Path:
 
 
 def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Through the login form's own button (the header's language switch is a submit button too)."""
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("main form button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector('[data-test="who"]')
+    assert "/login" not in page.url, f"{username} could not sign in"

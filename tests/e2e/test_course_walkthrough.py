@@ -15,21 +15,12 @@ from sqlalchemy import select
 
 from lms_plugin.core.essays import count_words, sha256
 from lms_plugin.store import models as m
-from tests.e2e.conftest import PASSWORD, shot
+from tests.e2e.conftest import shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
 WAIT = 15_000         # ms: the longest any one step may take (polling and autosave run every second here)
 CADRE_NAMES = ("Đặng Văn An", "Hoàng Thị Bích", "cadre1", "cadre2", "Tân Hòa")
-
-
-def sign_in(page, base: str, username: str) -> None:
-    """Sign in through the login form (the header's language switch is a submit button too)."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector('[data-test="who"]')
 
 
 def scenario_yaml(slug: str) -> str:

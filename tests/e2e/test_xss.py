@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, shot
+from tests.e2e.conftest import PASSWORD, shot, sign_in
 from tests.test_sanitize import XSS_VECTORS
 from tests.web.test_api import ESSAY
 
@@ -37,16 +37,6 @@ POKE_JS = """() => {
 }"""
 VISIBLE_JS = """() => document.body.innerText
   + Array.from(document.querySelectorAll('textarea')).map(t => t.value).join()"""
-
-
-def sign_in(page, base_url: str, username: str) -> None:
-    """The login form's own button (the header's language switch is a submit button too)."""
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form:has(input[name=password]) button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "/login" not in page.url, f"{username} could not sign in"
 
 
 @pytest.fixture(scope="module")
