@@ -206,8 +206,22 @@ class CaseLabBlock(XBlock):
             lms_course_id=self.lms_course_id(), slug=self.scenario, version=self.version, team=self.team(),
             examiners=list(self.settings_bucket().get("EXAMINERS", [])))
 
+    def lms_due(self) -> datetime | None:
+        """The subsection's due date (plus grace period) that the LMS hands down as inherited fields.
+
+        Read through the field declarations, not attributes: the LMS declares
+        ``due`` and ``graceperiod`` as fields, while the workbench only pins a
+        plain ``due`` attribute to "now" on each handler call.
+        """
+        due_field = self.fields.get("due")
+        due = aware(due_field.read_from(self)) if due_field is not None else None
+        grace_field = self.fields.get("graceperiod")
+        grace = grace_field.read_from(self) if grace_field is not None else None
+        return due + grace if due and grace else due
+
     def past_due(self) -> bool:
-        return bool(self.deadline and datetime.now(timezone.utc) >= aware(self.deadline))
+        now = datetime.now(timezone.utc)
+        return any(limit is not None and now >= limit for limit in (aware(self.deadline), self.lms_due()))
 
     def require_open(self) -> None:
         if self.past_due():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gettext
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,9 @@ import webob
 from django.utils.html import escape
 from sqlalchemy import select
 from workbench.runtime import WorkbenchRuntime
+from xblock.core import XBlockMixin
+from xblock.fields import Date, Scope, Timedelta
+from xblock.runtime import Mixologist
 
 from lms_plugin.core.essays import count_words
 from lms_plugin.core.scenarios import walk
@@ -364,3 +367,28 @@ def test_every_string_the_blocks_show_has_an_english_translation():
     for cls in (case.CaseBlock, discussion.DiscussionBlock, essay.EssayBlock):
         shown |= set(cls.STRINGS.values()) | {cls.display_name.default}
     assert sorted(msgid for msgid in shown if not english.get(msgid)) == []
+
+
+class LmsInheritance(XBlockMixin):
+    """What the LMS mixes into every block: the subsection's due date and grace period, inherited."""
+    due = Date(scope=Scope.settings)
+    graceperiod = Timedelta(scope=Scope.settings)
+
+
+def test_the_lms_due_date_with_its_grace_period_closes_the_block(shipped, store_url, parse, learner):
+    usage = parse(f'<caselab_case scenario="{shipped.id}"/>')
+    cadre = learner("hv5")
+    cadre.runtime.mixologist = Mixologist([LmsInheritance])
+
+    def student_view() -> str:
+        # The block's own view: the workbench's render() pins any ``due`` to "now" for legacy blocks.
+        return cadre.block(usage).student_view({}).body_html()
+    block = cadre.block(usage)
+    block.due = datetime.now(timezone.utc) - timedelta(hours=1)
+    block.graceperiod = timedelta(hours=2)
+    block.save()
+    assert "Bài này đã hết hạn" not in student_view()
+    block = cadre.block(usage)
+    block.graceperiod = timedelta(0)
+    block.save()
+    assert "Bài này đã hết hạn" in student_view()
