@@ -10,8 +10,8 @@ from lms_plugin.core.text import hash_syllables
 
 from . import paraphrase, storage
 from .fingerprints import Fingerprints, fingerprint, kgram_hashes
-from .index import FingerprintIndex, Instances
-from .passages import align, covered
+from .index import FingerprintIndex, Instances, occurrences
+from .passages import align_layers, covered
 from .results import Match, Passage, QueryResult, SourceShare
 from .workers import map_chunks
 
@@ -37,6 +37,10 @@ class ReuseDetector:
         is boilerplate and never counts.
     max_postings : upper bound on that limit, which bounds the work per
         fingerprint on large cohorts.
+    max_repeats : a fingerprint found more than this many times in one
+        document is in-document repetition and not used for that document;
+        up to this many occurrences are each aligned (a block pasted twice
+        counts twice).
     n_features : hashed term space of the paraphrase signal (power of 2).
     n_terms, search_terms : terms kept per document for the paraphrase
         cosine, and for the neighbour search among the whole cohort.
@@ -48,8 +52,8 @@ class ReuseDetector:
 
     def __init__(self, *, k: int = 5, window: int = 8, min_shared: int = 2, min_passage: int = 8,
                  max_gap: int | None = None, boilerplate_share: float = 0.1, boilerplate_min_docs: int = 5,
-                 max_postings: int = 200, n_features: int = 2**20, n_terms: int = 256, search_terms: int = 48,
-                 neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
+                 max_postings: int = 200, max_repeats: int = 4, n_features: int = 2**20, n_terms: int = 256,
+                 search_terms: int = 48, neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
                  chunk_size: int = 2000, n_jobs: int | None = None):
         self.k = k
         self.window = window
@@ -59,6 +63,7 @@ class ReuseDetector:
         self.boilerplate_share = boilerplate_share
         self.boilerplate_min_docs = boilerplate_min_docs
         self.max_postings = max_postings
+        self.max_repeats = max_repeats
         self.n_features = n_features
         self.n_terms = n_terms
         self.search_terms = search_terms
@@ -69,7 +74,7 @@ class ReuseDetector:
         self.n_jobs = n_jobs
 
     _PARAMS = ("k", "window", "min_shared", "min_passage", "max_gap", "boilerplate_share",
-               "boilerplate_min_docs", "max_postings", "n_features", "n_terms", "search_terms",
+               "boilerplate_min_docs", "max_postings", "max_repeats", "n_features", "n_terms", "search_terms",
                "neighbours", "min_paraphrase", "idf_sample", "chunk_size", "n_jobs")
 
     def get_params(self) -> dict:
@@ -134,6 +139,8 @@ class ReuseDetector:
             raise ValueError("n_features must be a power of 2 between 2**10 and 2**20")
         if not 0 < self.boilerplate_share <= 1:
             raise ValueError("boilerplate_share must be in (0, 1]")
+        if not 1 <= self.max_repeats <= 64:
+            raise ValueError("max_repeats must be between 1 and 64")
 
     def _all_kgram_hashes(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -148,21 +155,26 @@ class ReuseDetector:
         cosine reaches ``min_paraphrase``."""
         index = self.index_
         n = len(self.ids_)
-        inst = index.cohort_instances(max_group=4 * self.df_limit_)
+        inst = index.cohort_instances(max_group=self.max_repeats * self.df_limit_, max_repeats=self.max_repeats)
         doc_a = index.entries.doc[inst.a].astype(np.int64)
         doc_b = index.entries.doc[inst.b].astype(np.int64)
         useful = self.kinds_[doc_a] == ESSAY
-        inst, doc_a, doc_b = Instances(inst.a[useful], inst.b[useful]), doc_a[useful], doc_b[useful]
-        pair_key = doc_a * n + doc_b
-        keys, counts = np.unique(pair_key, return_counts=True)
+        inst = Instances(inst.a[useful], inst.b[useful], inst.rank_a[useful], inst.rank_b[useful],
+                         inst.repeated[useful])
+        pair_key = doc_a[useful] * n + doc_b[useful]
+        del doc_a, doc_b
+        # min_shared counts distinct fingerprints: their first occurrences
+        first = (inst.rank_a == 0) & (inst.rank_b == 0)
+        keys, counts = np.unique(pair_key[first], return_counts=True)
         cand = keys[counts >= self.min_shared]
         chosen = np.isin(pair_key, cand)
-        inst = Instances(inst.a[chosen], inst.b[chosen])
+        inst = Instances(inst.a[chosen], inst.b[chosen], inst.rank_a[chosen], inst.rank_b[chosen],
+                         inst.repeated[chosen])
         pair = np.searchsorted(cand, pair_key[chosen])
         cand_a, cand_b = cand // n, cand % n
 
-        forward = self._directed(pair, inst.a, inst.b, cand_a, cand.size)
-        backward = self._directed(pair, inst.b, inst.a, cand_b, cand.size)
+        forward = self._directed(pair, inst.a, inst.b, inst.rank_a, inst.rank_b, inst.repeated, cand_a, cand.size)
+        backward = self._directed(pair, inst.b, inst.a, inst.rank_b, inst.rank_a, inst.repeated, cand_b, cand.size)
         back_ok = self.kinds_[cand_b] == ESSAY
 
         found: dict[tuple[int, int], tuple[float, tuple[Passage, ...]]] = {}
@@ -173,21 +185,28 @@ class ReuseDetector:
         self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
         return self._matches(found)
 
-    def _directed(self, pair, entry_a, entry_b, doc_of_a, n_pairs):
+    def _directed(self, pair, entry_a, entry_b, rank_a, rank_b, repeated, doc_of_a, n_pairs):
         """Scores and passages (A = the document of ``entry_a``) per pair."""
         e = self.index_.entries
-        order = np.lexsort((entry_a, pair))
-        runs = align(pair[order], e.pos[entry_a[order]], e.pos[entry_b[order]],
-                     e.start[entry_a[order]], e.end[entry_a[order]],
-                     e.start[entry_b[order]], e.end[entry_b[order]],
-                     self.k, self._max_gap(), self.min_passage)
+
+        def gather(at):
+            a, b = entry_a[at], entry_b[at]
+            return e.pos[a], e.pos[b], e.start[a], e.end[a], e.start[b], e.end[b]
+
+        runs = align_layers(pair, rank_a, rank_b, repeated, self.max_repeats, entry_a, gather,
+                            self.k, self._max_gap(), self._dense_gap(), self.min_passage)
         chars = covered(runs.pair, runs.a_start, runs.a_end, n_pairs)
         length = np.maximum(self.text_end_[doc_of_a] - self.text_start_[doc_of_a], 1)
         scores = chars / length
         return scores, _group_passages(runs)
 
     def _max_gap(self) -> int:
-        return self.max_gap if self.max_gap is not None else 2 * (self.k + self.window)
+        return self.max_gap if self.max_gap is not None else self._dense_gap()
+
+    def _dense_gap(self) -> int:
+        """Largest step inside a passage of repeated fingerprints (and the
+        default ``max_gap``)."""
+        return 2 * (self.k + self.window)
 
     def _add_paraphrase_neighbours(self, found, forward, backward, cand_a, cand_b, cand):
         essays = np.flatnonzero(self.kinds_ == ESSAY)
@@ -226,11 +245,9 @@ class ReuseDetector:
         whose id is in ``ignore`` are left out (e.g. the essay itself)."""
         syllables = hash_syllables([text])
         fp = fingerprint(syllables, self.k, self.window)
-        _, inverse, counts = np.unique(fp.hash, return_inverse=True, return_counts=True)
-        solo = counts[inverse] == 1
         length = int(syllables.ends[-1] - syllables.starts[0]) if syllables.hashes.size else 0
         vector = paraphrase.tfidf_rows(paraphrase.term_counts(syllables, self.n_features), self.idf_, self.n_terms)
-        return self._report(None, fp, solo, length, vector, self._doc_numbers(ignore))
+        return self._report(None, fp, length, vector, self._doc_numbers(ignore))
 
     def report(self, doc_id: Hashable) -> QueryResult:
         """Report for a fitted essay against all other fitted documents."""
@@ -242,7 +259,7 @@ class ReuseDetector:
         lo, hi = np.searchsorted(e.doc, [d, d + 1])
         own = e.take(slice(lo, hi))
         length = int(self.text_end_[d] - self.text_start_[d])
-        return self._report(doc_id, own, self.index_.solo[lo:hi], length, self.tfidf_[d], np.array([d]))
+        return self._report(doc_id, own, length, self.tfidf_[d], np.array([d]))
 
     def _doc_numbers(self, ids: Iterable[Hashable]) -> np.ndarray:
         ids = list(ids)
@@ -251,20 +268,28 @@ class ReuseDetector:
         where = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         return np.array([where[i] for i in ids if i in where], dtype=np.int64)
 
-    def _report(self, a_id: Hashable, fp: Fingerprints, solo: np.ndarray, length: int, vector: sp.csr_matrix,
+    def _report(self, a_id: Hashable, fp: Fingerprints, length: int, vector: sp.csr_matrix,
                 ignore: np.ndarray) -> QueryResult:
         e = self.index_.entries
-        inst = self.index_.lookup(fp.hash)
-        keep = solo[inst.a] & ~np.isin(e.doc[inst.b], ignore)
-        qa, eb = inst.a[keep], inst.b[keep]
+        rank, mult = occurrences(fp.hash)
+        inst = self.index_.lookup(fp.hash, self.max_repeats)
+        keep = (mult[inst.a] <= self.max_repeats) & ~np.isin(e.doc[inst.b], ignore)
+        qa, eb, rb = inst.a[keep], inst.b[keep], inst.rank_b[keep]
+        ra = rank[qa]
+        repeated = inst.repeated[keep] | (mult[qa] > 1)
         doc = e.doc[eb].astype(np.int64)
-        docs, pair, counts = np.unique(doc, return_inverse=True, return_counts=True)
+        docs, pair = np.unique(doc, return_inverse=True)
+        # min_shared counts distinct fingerprints: their first occurrences
+        counts = np.bincount(pair[(ra == 0) & (rb == 0)], minlength=docs.size)
         ok = counts[pair] >= self.min_shared
-        qa, eb, pair = qa[ok], eb[ok], pair[ok]
-        order = np.lexsort((fp.pos[qa], pair))
-        qa, eb, pair = qa[order], eb[order], pair[order]
-        runs = align(pair, fp.pos[qa], e.pos[eb], fp.start[qa], fp.end[qa], e.start[eb], e.end[eb],
-                     self.k, self._max_gap(), self.min_passage)
+        qa, eb, ra, rb, repeated, pair = qa[ok], eb[ok], ra[ok], rb[ok], repeated[ok], pair[ok]
+
+        def gather(at):
+            a, b = qa[at], eb[at]
+            return fp.pos[a], e.pos[b], fp.start[a], fp.end[a], e.start[b], e.end[b]
+
+        runs = align_layers(pair, ra, rb, repeated, self.max_repeats, fp.pos[qa], gather,
+                            self.k, self._max_gap(), self._dense_gap(), self.min_passage)
         chars = covered(runs.pair, runs.a_start, runs.a_end, docs.size)
         scores = chars / max(length, 1)
         passages = _group_passages(runs)

@@ -17,10 +17,46 @@ from .fingerprints import Fingerprints
 
 @dataclass(frozen=True)
 class Instances:
-    """Shared fingerprints: entry ``a`` of one document matches entry ``b``."""
+    """Shared fingerprints: entry ``a`` of one document matches entry ``b``.
+
+    ``rank_a`` / ``rank_b``: which occurrence (0 = first) of the fingerprint
+    in its own document the entry is; a fingerprint repeated inside a
+    document gives one instance per pair of occurrences.
+    """
 
     a: np.ndarray  # int64 entry numbers (or query positions)
     b: np.ndarray
+    rank_a: np.ndarray | None = None  # int64
+    rank_b: np.ndarray | None = None
+    repeated: np.ndarray | None = None  # bool: the fingerprint occurs more than once in a document
+
+
+def occurrences(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per fingerprint of ONE document (in position order): its rank among
+    the occurrences of the same hash (0 = first) and how many there are."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    new_run = np.ones(ordered.size, dtype=bool)
+    new_run[1:] = ordered[1:] != ordered[:-1]
+    run, rank = _runs(new_run)
+    out_rank = np.empty(hashes.size, np.int64)
+    out_mult = np.empty(hashes.size, np.int64)
+    out_rank[order] = rank
+    out_mult[order] = run
+    return out_rank, out_mult
+
+
+def _runs(new_run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs starting where ``new_run`` is True (the first element always
+    starts one): each element's run length and its rank inside the run."""
+    n = new_run.size
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    new_run = new_run.copy()
+    new_run[0] = True
+    starts = np.flatnonzero(new_run)
+    run_id = np.cumsum(new_run) - 1
+    return np.diff(np.append(starts, n))[run_id], np.arange(n) - starts[run_id]
 
 
 def _member(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -59,7 +95,6 @@ class FingerprintIndex:
     entries: Fingerprints  # document order
     keys: np.ndarray  # uint64 sorted: prefix << shift | entry
     shift: int  # number of low bits holding the entry number
-    solo: np.ndarray  # bool per entry: its fingerprint occurs once in its document
     stop: np.ndarray  # uint64 sorted prefixes that never count
 
     @classmethod
@@ -79,7 +114,6 @@ class FingerprintIndex:
         keys.sort()
         if stop.size:
             keys = keys[~_member(stop, keys >> u_shift)]
-        solo = np.ones(fp.hash.size, dtype=bool)
         at, starts, sizes = _repeated_groups(keys, shift)
         entry = (keys[at] & np.uint64((1 << shift) - 1)).astype(np.int64)
         doc = fp.doc[entry]
@@ -88,10 +122,6 @@ class FingerprintIndex:
         new_doc = new_group.copy()
         new_doc[1:] |= doc[1:] != doc[:-1]
         df = np.add.reduceat(new_doc.astype(np.int64), starts) if starts.size else np.zeros(0, np.int64)
-        # an entry is solo when its document appears once in its group
-        next_same = np.zeros(at.size, dtype=bool)
-        next_same[:-1] = ~new_doc[1:]
-        solo[entry] = new_doc & ~next_same
         too_common = df > df_limit
         if too_common.any():
             dropped = at[np.repeat(too_common, sizes)]
@@ -99,33 +129,62 @@ class FingerprintIndex:
             keep = np.ones(keys.size, dtype=bool)
             keep[dropped] = False
             keys = keys[keep]
-        return cls(fp, keys, shift, solo, stop)
+        return cls(fp, keys, shift, stop)
 
-    def cohort_instances(self, max_group: int) -> Instances:
-        """All pairs of solo entries of different documents sharing a
-        fingerprint (entry a < entry b, so document a <= document b)."""
+    def cohort_instances(self, max_group: int, max_repeats: int) -> Instances:
+        """All pairs of entries of different documents sharing a fingerprint
+        (entry a < entry b, so document a <= document b), with the rank of
+        each entry among its document's occurrences of the fingerprint.
+
+        Fingerprints occurring more than ``max_repeats`` times in a document
+        are left out for that document (in-document repetition).
+        """
         at, starts, sizes = _repeated_groups(self.keys, self.shift)
         entry = (self.keys[at] & np.uint64((1 << self.shift) - 1)).astype(np.int64)
-        usable = self.solo[entry]
-        entry = entry[usable]
-        group = np.repeat(np.arange(starts.size), sizes)[usable]
+        group = np.repeat(np.arange(starts.size), sizes)
+        h = self.entries.hash[entry]
+        same_group = group[1:] == group[:-1]
+        if np.any(same_group & (h[1:] != h[:-1])):
+            # prefix collisions: split groups by the full hash (stable, so
+            # entries stay in entry order inside each)
+            order = np.lexsort((h, group))
+            entry, group, h = entry[order], group[order], h[order]
+            same_group = group[1:] == group[:-1]
+        new_group = np.ones(entry.size, dtype=bool)
+        new_group[1:] = ~same_group | (h[1:] != h[:-1])
+        del h, group, same_group
+        doc = self.entries.doc[entry]
+        new_doc = new_group.copy()
+        new_doc[1:] |= doc[1:] != doc[:-1]
+        mult, rank = _runs(new_doc)
+        del new_doc
+        usable = mult <= max_repeats
+        # ranks fit int8 (max_repeats <= 64); "repeated" is all that counts of mult
+        entry, doc, rank, several = entry[usable], doc[usable], rank[usable].astype(np.int8), mult[usable] > 1
+        del mult
+        group = np.cumsum(new_group)[usable]
+        del new_group, usable
         starts = _group_starts(group)
         sizes = np.diff(np.append(starts, entry.size))
         out_a, out_b = [], []
         for size in np.unique(sizes[(sizes >= 2) & (sizes <= max_group)]):
             groups = starts[sizes == size][:, None] + np.arange(size)
             i, j = np.triu_indices(size, 1)
-            out_a.append(entry[groups[:, i].ravel()])
-            out_b.append(entry[groups[:, j].ravel()])
+            gi, gj = groups[:, i].ravel(), groups[:, j].ravel()
+            other = doc[gi] != doc[gj]
+            out_a.append(gi[other])
+            out_b.append(gj[other])
         if not out_a:
-            return Instances(np.zeros(0, np.int64), np.zeros(0, np.int64))
-        a, b = np.concatenate(out_a), np.concatenate(out_b)
-        a, b = np.minimum(a, b), np.maximum(a, b)
-        same = self.entries.hash[a] == self.entries.hash[b]
-        return Instances(a[same], b[same])
+            z = np.zeros(0, np.int64)
+            return Instances(z, z, z.astype(np.int8), z.astype(np.int8), np.zeros(0, dtype=bool))
+        gi, gj = np.concatenate(out_a), np.concatenate(out_b)
+        return Instances(entry[gi], entry[gj], rank[gi], rank[gj], several[gi] | several[gj])
 
-    def lookup(self, hashes: np.ndarray) -> Instances:
-        """Postings of query fingerprints: (query index, entry) pairs."""
+    def lookup(self, hashes: np.ndarray, max_repeats: int) -> Instances:
+        """Postings of query fingerprints: (query index, entry) pairs, with
+        the entry's rank among its document's occurrences of the fingerprint
+        in ``rank_b`` (``repeated`` when there are several); documents
+        holding it more than ``max_repeats`` times are left out."""
         u_shift = np.uint64(self.shift)
         prefix = hashes >> u_shift
         ok = ~_member(self.stop, prefix)
@@ -141,5 +200,12 @@ class FingerprintIndex:
         offsets = np.arange(qi.size) - np.repeat(np.cumsum(counts) - counts, counts)
         pos = np.repeat(lo, counts) + offsets
         entry = (self.keys[pos] & np.uint64((1 << self.shift) - 1)).astype(np.int64)
-        keep = self.solo[entry] & (self.entries.hash[entry] == hashes[qi])
-        return Instances(qi[keep], entry[keep])
+        keep = self.entries.hash[entry] == hashes[qi]
+        qi, entry = qi[keep], entry[keep]
+        # postings of one query fingerprint are in entry (= document) order
+        doc = self.entries.doc[entry]
+        new_run = np.ones(qi.size, dtype=bool)
+        new_run[1:] = (qi[1:] != qi[:-1]) | (doc[1:] != doc[:-1])
+        mult, rank = _runs(new_run)
+        keep = mult <= max_repeats
+        return Instances(qi[keep], entry[keep], None, rank[keep], mult[keep] > 1)

@@ -24,13 +24,15 @@ class SharedRuns:
 
 def align(pair: np.ndarray, a_pos: np.ndarray, b_pos: np.ndarray,
           a_start: np.ndarray, a_end: np.ndarray, b_start: np.ndarray, b_end: np.ndarray,
-          k: int, max_gap: int, min_syllables: int) -> SharedRuns:
+          k: int, max_gap: int, min_syllables: int, max_skew: int | None = None) -> SharedRuns:
     """Passages from shared fingerprints sorted by (pair, a_pos).
 
     Runs are first cut where a step exceeds ``max_gap`` in either text, then
     neighbouring runs of a pair are merged while they stay within
     ``max_gap`` of each other in both texts (reordered sentences inside a
-    copied passage stay one passage).
+    copied passage stay one passage).  With ``max_skew``, runs are also cut
+    where B does not move forward by A's step, give or take ``max_skew``
+    (one diagonal, as in a copy), and are not merged.
     """
     n = pair.size
     if n == 0:
@@ -39,6 +41,9 @@ def align(pair: np.ndarray, a_pos: np.ndarray, b_pos: np.ndarray,
     a_pos = a_pos.astype(np.int64)
     b_pos = b_pos.astype(np.int64)
     breaks = (pair[1:] != pair[:-1]) | (np.diff(a_pos) > max_gap) | (np.abs(np.diff(b_pos)) > max_gap)
+    if max_skew is not None:
+        b_step = np.diff(b_pos)
+        breaks |= (b_step <= 0) | (np.abs(b_step - np.diff(a_pos)) > max_skew)
     first = np.flatnonzero(np.concatenate([[True], breaks]))
     while True:
         last = np.append(first[1:], n) - 1
@@ -47,7 +52,7 @@ def align(pair: np.ndarray, a_pos: np.ndarray, b_pos: np.ndarray,
         joins = ((pair[first[1:]] == pair[last[:-1]])
                  & (a_pos[first[1:]] - a_pos[last[:-1]] <= max_gap)
                  & (b_lo[1:] <= b_hi[:-1] + max_gap) & (b_hi[1:] >= b_lo[:-1] - max_gap))
-        if not joins.any():
+        if max_skew is not None or not joins.any():
             break
         # merge every other candidate per round so each merge sees fresh B ranges
         joins &= ~np.concatenate([[False], joins[:-1]])
@@ -62,6 +67,66 @@ def align(pair: np.ndarray, a_pos: np.ndarray, b_pos: np.ndarray,
         b_start=_reduce(np.minimum, b_start, first, last),
         b_end=_reduce(np.maximum, b_end, first, last),
     )
+
+
+def align_layers(pair: np.ndarray, rank_a: np.ndarray, rank_b: np.ndarray, repeated: np.ndarray,
+                 max_repeats: int, order_a: np.ndarray, gather, k: int, max_gap: int, dense_gap: int,
+                 min_syllables: int) -> SharedRuns:
+    """Passages of shared fingerprints given in any order; a fingerprint may
+    occur up to ``max_repeats`` times in either text (``repeated``).
+
+    Fingerprints found once in both texts are aligned as by ``align``.
+    Repeated ones are aligned apart, one layer per (occurrence in A,
+    occurrence in B) rank pair, so a block pasted twice into A gives two
+    passages, each aligned to the source; inside a layer a run only goes
+    on while steps stay within ``dense_gap`` (as dense as a copy's
+    fingerprints) and on one diagonal (B moves on by A's step, give or take
+    k), so scattered repeats of set phrases do not chain into passages, and
+    they never cut the runs of the fingerprints found once.
+    ``order_a`` orders the fingerprints of A (its positions);
+    ``gather(index)`` gives (a_pos, b_pos, a_start, a_end, b_start, b_end)
+    of the shared fingerprints at ``index`` (built per subset, so the
+    arrays exist once).  Runs come
+    back sorted by (pair, a_start), as ``covered`` needs; a repeated-layer
+    run overlapping another run in both texts is merged into it.
+    """
+    if repeated.any():
+        order = np.flatnonzero(~repeated)
+        order = order[np.lexsort((order_a[order], pair[order]))]
+    else:
+        order = np.lexsort((order_a, pair))
+    runs = align(pair[order], *gather(order), k, max_gap, min_syllables)
+    if not repeated.any():
+        return runs
+    layers = max_repeats * max_repeats
+    rep = np.flatnonzero(repeated)
+    key = pair[rep].astype(np.int64) * layers + rank_a[rep].astype(np.int64) * max_repeats + rank_b[rep]
+    order = np.lexsort((order_a[rep], key))
+    extra = align(key[order], *gather(rep[order]), k, min(max_gap, dense_gap), min_syllables, max_skew=k)
+    if extra.pair.size == 0:
+        return runs
+    fields = [np.concatenate([runs.pair, extra.pair // layers])]
+    fields += [np.concatenate([getattr(runs, f), getattr(extra, f)]) for f in ("a_start", "a_end", "b_start", "b_end")]
+    order = np.lexsort((fields[3], fields[1], fields[0]))
+    return _merge_overlapping(*(f[order] for f in fields))
+
+
+def _merge_overlapping(pair, a_start, a_end, b_start, b_end) -> SharedRuns:
+    """Merge neighbouring runs of a pair (sorted by a_start) that overlap in
+    both texts."""
+    while True:
+        joins = ((pair[1:] == pair[:-1]) & (a_start[1:] < a_end[:-1])
+                 & (b_start[1:] < b_end[:-1]) & (b_end[1:] > b_start[:-1]))
+        if not joins.any():
+            return SharedRuns(pair, a_start, a_end, b_start, b_end)
+        joins &= ~np.concatenate([[False], joins[:-1]])  # disjoint (i, i + 1) merges this round
+        into = np.flatnonzero(joins)
+        a_end[into] = np.maximum(a_end[into], a_end[into + 1])
+        b_start[into] = np.minimum(b_start[into], b_start[into + 1])
+        b_end[into] = np.maximum(b_end[into], b_end[into + 1])
+        keep = np.ones(pair.size, dtype=bool)
+        keep[into + 1] = False
+        pair, a_start, a_end, b_start, b_end = pair[keep], a_start[keep], a_end[keep], b_start[keep], b_end[keep]
 
 
 def _reduce(ufunc, values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

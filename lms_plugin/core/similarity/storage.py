@@ -22,7 +22,7 @@ def save(detector, path) -> None:
         kinds=detector.kinds_, text_start=detector.text_start_, text_end=detector.text_end_,
         df_limit=np.array(detector.df_limit_), idf=detector.idf_,
         fp_hash=e.hash, fp_doc=e.doc, fp_pos=e.pos, fp_start=e.start, fp_end=e.end,
-        keys=index.keys, shift=np.array(index.shift), solo=index.solo, stop=index.stop,
+        keys=index.keys, shift=np.array(index.shift), stop=index.stop,
         **_csr("tfidf", detector.tfidf_), **_csr("search", detector.search_),
     )
 
@@ -39,7 +39,7 @@ def load(cls, path):
         detector.df_limit_ = int(z["df_limit"])
         detector.idf_ = z["idf"]
         entries = Fingerprints(z["fp_hash"], z["fp_doc"], z["fp_pos"], z["fp_start"], z["fp_end"])
-        detector.index_ = FingerprintIndex(entries, z["keys"], int(z["shift"]), z["solo"], z["stop"])
+        detector.index_ = FingerprintIndex(entries, z["keys"], int(z["shift"]), z["stop"])
         shape = (len(detector.ids_), detector.n_features)
         detector.tfidf_ = _read_csr(z, "tfidf", shape)
         detector.search_ = _read_csr(z, "search", shape)
