@@ -242,6 +242,7 @@ class CaseLabBlock(XBlock):
         frag.add_css(loader.load_unicode("static/caselab.css"))
         if name:
             frag.add_css(loader.load_unicode(f"static/{name}.css"))
+            frag.add_javascript(loader.load_unicode("static/handlers.js"))
             frag.add_javascript(loader.load_unicode(f"static/{name}.js"))
             frag.initialize_js(init, plain(args or {}))
         return frag

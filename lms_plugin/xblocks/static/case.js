@@ -2,13 +2,7 @@
 function CaseLabCase(runtime, element, args) {
     var $root = $(element);
 
-    function post(handler, data) {
-        return $.ajax({type: 'POST', url: runtime.handlerUrl(element, handler), data: JSON.stringify(data || {}),
-                       contentType: 'application/json; charset=utf-8', dataType: 'json'});
-    }
-    function errorOf(xhr) {
-        return (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || '…';
-    }
+    var handlers = CaseLabHandlers(runtime, element), post = handlers.post, errorOf = handlers.errorOf;
     function show(html) {
         $root.find('.caselab-player').html(html);
         var latest = $root.find('.caselab-latest .caselab-feedback');

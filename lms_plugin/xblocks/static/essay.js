@@ -3,13 +3,7 @@ function CaseLabEssay(runtime, element, args) {
     var $root = $(element), $form = $root.find('.caselab-essay-form'), $body = $form.find('textarea');
     var timer = null, lastSaved = $body.val();
 
-    function post(handler, data) {
-        return $.ajax({type: 'POST', url: runtime.handlerUrl(element, handler), data: JSON.stringify(data || {}),
-                       contentType: 'application/json; charset=utf-8', dataType: 'json'});
-    }
-    function errorOf(xhr) {
-        return (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || '…';
-    }
+    var handlers = CaseLabHandlers(runtime, element), post = handlers.post, errorOf = handlers.errorOf;
     function words(text) {
         var found = text.match(/[^\s.,;:!?()\[\]{}"“”'‘’…\-–—]+/g);
         return found ? found.length : 0;
