@@ -42,8 +42,10 @@ class ReuseDetector:
         up to this many occurrences are each aligned (a block pasted twice
         counts twice).
     n_features : hashed term space of the paraphrase signal (power of 2).
-    n_terms, search_terms : terms kept per document for the paraphrase
+    n_terms, search_terms : terms kept per essay for the paraphrase
         cosine, and for the neighbour search among the whole cohort.
+    reference_terms : terms kept per reference text; references are few and
+        long, and an essay may paraphrase any part of one, so they keep more.
     neighbours, min_paraphrase : paraphrase neighbours per essay reported
         when their cosine reaches ``min_paraphrase``.
     idf_sample : documents used to estimate the IDF (all when fewer).
@@ -53,7 +55,7 @@ class ReuseDetector:
     def __init__(self, *, k: int = 5, window: int = 8, min_shared: int = 2, min_passage: int = 8,
                  max_gap: int | None = None, boilerplate_share: float = 0.1, boilerplate_min_docs: int = 5,
                  max_postings: int = 200, max_repeats: int = 4, n_features: int = 2**20, n_terms: int = 256,
-                 search_terms: int = 48, neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
+                 reference_terms: int = 4096, search_terms: int = 48, neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
                  chunk_size: int = 2000, n_jobs: int | None = None):
         self.k = k
         self.window = window
@@ -66,6 +68,7 @@ class ReuseDetector:
         self.max_repeats = max_repeats
         self.n_features = n_features
         self.n_terms = n_terms
+        self.reference_terms = reference_terms
         self.search_terms = search_terms
         self.neighbours = neighbours
         self.min_paraphrase = min_paraphrase
@@ -74,7 +77,8 @@ class ReuseDetector:
         self.n_jobs = n_jobs
 
     _PARAMS = ("k", "window", "min_shared", "min_passage", "max_gap", "boilerplate_share",
-               "boilerplate_min_docs", "max_postings", "max_repeats", "n_features", "n_terms", "search_terms",
+               "boilerplate_min_docs", "max_postings", "max_repeats", "n_features", "n_terms",
+               "reference_terms", "search_terms",
                "neighbours", "min_paraphrase", "idf_sample", "chunk_size", "n_jobs")
 
     def get_params(self) -> dict:
@@ -107,8 +111,7 @@ class ReuseDetector:
 
         parts, starts, ends, rows, search = [], [], [], [], []
         offset = 0
-        args = (self.k, self.window, self.n_features, self.n_terms, self.search_terms, self.idf_)
-        for part in map_chunks(texts, args, self.chunk_size, self.n_jobs, on_progress):
+        for part in self._chunks(texts, on_progress):
             fp_part = part[0]
             parts.append(Fingerprints(fp_part.hash, fp_part.doc + np.int32(offset), fp_part.pos,
                                       fp_part.start, fp_part.end))
@@ -131,6 +134,14 @@ class ReuseDetector:
         self.index_ = FingerprintIndex.build(fp, stop, self.df_limit_)
         self._tfidf_t = None
         return self
+
+    def _chunks(self, texts: list[str], on_progress):
+        """Per-chunk results for the essays, then for the references (which
+        keep ``reference_terms`` paraphrase terms)."""
+        for group, n_terms in ((texts[: self.n_essays_], self.n_terms),
+                               (texts[self.n_essays_:], self.reference_terms)):
+            args = (self.k, self.window, self.n_features, n_terms, self.search_terms, self.idf_)
+            yield from map_chunks(group, args, self.chunk_size, self.n_jobs, on_progress)
 
     def _check_params(self) -> None:
         if self.k < 1 or self.window < 1:

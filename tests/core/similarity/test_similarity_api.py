@@ -40,6 +40,16 @@ def test_references_are_sources_only():
     assert (match.a, match.b, match.b_kind) == ("essay", "law", "reference")
 
 
+def test_a_long_reference_keeps_its_whole_vocabulary_for_the_paraphrase_signal():
+    law = " ".join([SOURCE, *OWN_VIEWS])
+    essays = [(f"u{i}", text) for i, text in enumerate(UNRELATED)]
+    detector = ReuseDetector(n_jobs=1, n_terms=64).fit(essays, references=[("law", law)])
+    law_terms = detector.tfidf_[len(essays)].nnz
+    assert law_terms > 64 and all(detector.tfidf_[i].nnz <= 64 for i in range(len(essays)))
+    pruned = ReuseDetector(n_jobs=1, n_terms=64, reference_terms=64).fit(essays, references=[("law", law)])
+    assert pruned.tfidf_[len(essays)].nnz == 64
+
+
 def test_passages_slice_the_original_texts_to_matching_content():
     docs = dict(cohort())
     detector = ReuseDetector(n_jobs=1).fit(list(docs.items()))
