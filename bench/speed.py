@@ -2,7 +2,8 @@
 
 Essays of ~1,200 syllables are drawn from the syllable distribution of
 viwiki-sample; 10 % of them receive a lightly edited copy of 15-40 % of
-another essay.  Timed: fit + pairs (generation excluded).  Then the median
+another essay, and 1 % hold an edited copy of one leaked 400-syllable model
+answer (more holders than ``max_postings``).  Timed: fit + pairs (generation excluded).  Then the median
 time to check one new essay against the fitted index, and, at smaller sizes,
 the ratio of our time to datasketch MinHashLSH and to scikit-learn TF-IDF
 brute force.
@@ -49,6 +50,13 @@ def cpu_seconds() -> float:
     """CPU time of this process and its finished children (the workers)."""
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def leaked_recall(matches, holders: list[int], min_score: float = 0.1) -> float:
+    """Share of the model answer's holders matched to another holder."""
+    held = set(holders)
+    found = {m.a for m in matches if m.score >= min_score and m.a in held and m.b in held}
+    return len(found) / max(len(held), 1)
 
 
 def run_ours(texts, planted, jobs: int, min_score: float = 0.1):
@@ -132,10 +140,10 @@ def main(argv=None) -> None:
     print(f"syllable distribution: {len(words):,} distinct syllables from {args.viwiki}")
 
     started = time.perf_counter()
-    cohort = make_cohort(words, p, args.n)
+    cohort = make_cohort(words, p, args.n, leaked=args.n // 100)
     syllables = sum(t.count(" ") + 1 for t in cohort.texts)
-    print(f"generated {args.n:,} essays, {syllables / 1e6:.1f} M syllables, {len(cohort.planted):,} planted copies "
-          f"in {time.perf_counter() - started:.1f} s (not timed)")
+    print(f"generated {args.n:,} essays, {syllables / 1e6:.1f} M syllables, {len(cohort.planted):,} planted copies, "
+          f"{len(cohort.leaked):,} holders of a leaked model answer in {time.perf_counter() - started:.1f} s (not timed)")
     gc.collect()
     before = rss_gb()
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -145,6 +153,8 @@ def main(argv=None) -> None:
           f"CPU time {run_ours.cpu:.1f} s over both cores; load average before the run {load_before}")
     print(f"pairs reported (score >= 0.1 or paraphrase): {len(matches):,}; recall of planted copies {rec:.4f} "
           f"(target >= 0.99)")
+    print(f"leaked model answer: {leaked_recall(matches, cohort.leaked):.4f} of its {len(cohort.leaked):,} holders "
+          f"matched to another holder (more holders than max_postings={detector.max_postings})")
     print(f"memory: RSS before fit {before:.2f} GB (input texts), peak RSS {peak_gb():.2f} GB, "
           f"peak RSS of a worker process {peak_gb(resource.RUSAGE_CHILDREN):.2f} GB (target <= 4 GB)")
     print(f"index: {detector.index_.entries.hash.size:,} fingerprints, boilerplate limit {detector.df_limit_} docs")

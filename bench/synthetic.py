@@ -26,6 +26,7 @@ def syllable_distribution(viwiki: Path) -> tuple[list[str], np.ndarray]:
 class Cohort:
     texts: list[str]
     planted: list[tuple[int, int]]  # (essay with the copy, essay copied from)
+    leaked: list[int]  # essays holding a copy of the one leaked model answer
 
 
 class EssayMaker:
@@ -70,16 +71,25 @@ class EssayMaker:
 
 
 def make_cohort(words: list[str], p: np.ndarray, n: int, length: int = 1200, copy_rate: float = 0.1,
-                seed: int = 0) -> Cohort:
+                leaked: int = 0, seed: int = 0) -> Cohort:
     """``n`` essays of ``length`` syllables; ``copy_rate`` of them receive a
     copy of 15-40 % of another essay, lightly edited.  Sources are never
-    targets, so every planted copy survives intact."""
+    targets, so every planted copy survives intact.  ``leaked`` essays (not
+    targets) each hold their own lightly edited copy of one 400-syllable
+    model answer, placed first, so copies of them carry it on."""
     maker = EssayMaker(words, p, seed)
     texts = maker.essays(n, length)
     rng = maker.rng
     order = rng.permutation(n)
     n_targets = int(n * copy_rate)
     sources = order[n_targets:]
+    model = maker.essays(1, 400)[0].split(" ")
+    holders = sorted(rng.choice(sources, size=leaked, replace=False).tolist()) if leaked else []
+    for h in holders:
+        piece = maker.edit(model)
+        dst = texts[h].split(" ")
+        put = int(rng.integers(len(dst) - len(model)))
+        texts[h] = " ".join(dst[:put] + piece + dst[put + len(model):])
     planted = []
     for t in order[:n_targets].tolist():
         s = int(rng.choice(sources))
@@ -91,4 +101,4 @@ def make_cohort(words: list[str], p: np.ndarray, n: int, length: int = 1200, cop
         put = int(rng.integers(len(dst) - span))
         texts[t] = " ".join(dst[:put] + piece + dst[put + span:])
         planted.append((t, s))
-    return Cohort(texts, planted)
+    return Cohort(texts, planted, holders)

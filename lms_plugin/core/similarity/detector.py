@@ -11,6 +11,7 @@ from lms_plugin.core.text import hash_syllables
 from . import paraphrase, storage
 from .fingerprints import Fingerprints, fingerprint, kgram_hashes
 from .index import FingerprintIndex, Instances, occurrences
+from .edges import extend_runs
 from .passages import align_layers, covered
 from .results import Match, Passage, QueryResult, SourceShare
 from .workers import map_chunks
@@ -35,8 +36,10 @@ class ReuseDetector:
     boilerplate_share, boilerplate_min_docs : a fingerprint found in more
         than max(boilerplate_min_docs, boilerplate_share * essays) documents
         is boilerplate and never counts.
-    max_postings : upper bound on that limit, which bounds the work per
-        fingerprint on large cohorts.
+    max_postings : a fingerprint held by more documents than this (but not
+        boilerplate) links each holder only to its first and last holder:
+        the work per fingerprint stays linear on large cohorts, and a text
+        copied into thousands of essays is still found.
     max_repeats : a fingerprint found more than this many times in one
         document is in-document repetition and not used for that document;
         up to this many occurrences are each aligned (a block pasted twice
@@ -104,6 +107,7 @@ class ReuseDetector:
             raise ValueError("document ids must be unique across essays and references")
         texts = [d[1] for d in docs]
         self.ids_ = ids
+        self.texts_ = texts  # passage ends are read from the texts (see edges.py)
         self.kinds_ = np.array([ESSAY] * len(essays) + [REFERENCE] * len(refs), dtype=np.int8)
         self.n_essays_ = len(essays)
         self.idf_ = paraphrase.fit_idf(paraphrase.term_counts(
@@ -129,9 +133,9 @@ class ReuseDetector:
         del rows, search
 
         stop = self._all_kgram_hashes([d[1] for d in exclude])
-        self.df_limit_ = int(min(self.max_postings,
-                                 max(self.boilerplate_min_docs, self.boilerplate_share * self.n_essays_)))
-        self.index_ = FingerprintIndex.build(fp, stop, self.df_limit_)
+        boilerplate = int(max(self.boilerplate_min_docs, self.boilerplate_share * self.n_essays_))
+        self.df_limit_ = min(self.max_postings, boilerplate)
+        self.index_ = FingerprintIndex.build(fp, stop, boilerplate)
         self._tfidf_t = None
         return self
 
@@ -166,7 +170,7 @@ class ReuseDetector:
         cosine reaches ``min_paraphrase``."""
         index = self.index_
         n = len(self.ids_)
-        inst = index.cohort_instances(max_group=self.max_repeats * self.df_limit_, max_repeats=self.max_repeats)
+        inst = index.cohort_instances(max_docs=self.df_limit_, max_repeats=self.max_repeats)
         doc_a = index.entries.doc[inst.a].astype(np.int64)
         doc_b = index.entries.doc[inst.b].astype(np.int64)
         useful = self.kinds_[doc_a] == ESSAY
@@ -184,8 +188,8 @@ class ReuseDetector:
         pair = np.searchsorted(cand, pair_key[chosen])
         cand_a, cand_b = cand // n, cand % n
 
-        forward = self._directed(pair, inst.a, inst.b, inst.rank_a, inst.rank_b, inst.repeated, cand_a, cand.size)
-        backward = self._directed(pair, inst.b, inst.a, inst.rank_b, inst.rank_a, inst.repeated, cand_b, cand.size)
+        forward = self._directed(pair, inst.a, inst.b, inst.rank_a, inst.rank_b, inst.repeated, cand_a, cand_b)
+        backward = self._directed(pair, inst.b, inst.a, inst.rank_b, inst.rank_a, inst.repeated, cand_b, cand_a)
         back_ok = self.kinds_[cand_b] == ESSAY
 
         found: dict[tuple[int, int], tuple[float, tuple[Passage, ...]]] = {}
@@ -196,8 +200,9 @@ class ReuseDetector:
         self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
         return self._matches(found)
 
-    def _directed(self, pair, entry_a, entry_b, rank_a, rank_b, repeated, doc_of_a, n_pairs):
+    def _directed(self, pair, entry_a, entry_b, rank_a, rank_b, repeated, doc_of_a, doc_of_b):
         """Scores and passages (A = the document of ``entry_a``) per pair."""
+        n_pairs = doc_of_a.size
         e = self.index_.entries
 
         def gather(at):
@@ -206,10 +211,19 @@ class ReuseDetector:
 
         runs = align_layers(pair, rank_a, rank_b, repeated, self.max_repeats, entry_a, gather,
                             self.k, self._max_gap(), self._dense_gap(), self.min_passage)
+        runs = self._extend(runs, lambda: [self.texts_[d] for d in doc_of_a[runs.pair].tolist()],
+                            lambda: [self.texts_[d] for d in doc_of_b[runs.pair].tolist()])
         chars = covered(runs.pair, runs.a_start, runs.a_end, n_pairs)
         length = np.maximum(self.text_end_[doc_of_a] - self.text_start_[doc_of_a], 1)
         scores = chars / length
         return scores, _group_passages(runs)
+
+    def _extend(self, runs, a_texts, b_texts):
+        """Passages moved over the matching syllables next to their ends;
+        ``a_texts()``/``b_texts()`` give each run's texts."""
+        if getattr(self, "texts_", None) is None:  # an index saved without texts
+            return runs
+        return extend_runs(runs, a_texts(), b_texts(), self.k + self.window)
 
     def _max_gap(self) -> int:
         return self.max_gap if self.max_gap is not None else self._dense_gap()
@@ -258,7 +272,7 @@ class ReuseDetector:
         fp = fingerprint(syllables, self.k, self.window)
         length = int(syllables.ends[-1] - syllables.starts[0]) if syllables.hashes.size else 0
         vector = paraphrase.tfidf_rows(paraphrase.term_counts(syllables, self.n_features), self.idf_, self.n_terms)
-        return self._report(None, fp, length, vector, self._doc_numbers(ignore))
+        return self._report(None, text, fp, length, vector, self._doc_numbers(ignore))
 
     def report(self, doc_id: Hashable) -> QueryResult:
         """Report for a fitted essay against all other fitted documents."""
@@ -270,7 +284,8 @@ class ReuseDetector:
         lo, hi = np.searchsorted(e.doc, [d, d + 1])
         own = e.take(slice(lo, hi))
         length = int(self.text_end_[d] - self.text_start_[d])
-        return self._report(doc_id, own, length, self.tfidf_[d], np.array([d]))
+        text = self.texts_[d] if getattr(self, "texts_", None) is not None else ""
+        return self._report(doc_id, text, own, length, self.tfidf_[d], np.array([d]))
 
     def _doc_numbers(self, ids: Iterable[Hashable]) -> np.ndarray:
         ids = list(ids)
@@ -279,11 +294,11 @@ class ReuseDetector:
         where = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         return np.array([where[i] for i in ids if i in where], dtype=np.int64)
 
-    def _report(self, a_id: Hashable, fp: Fingerprints, length: int, vector: sp.csr_matrix,
+    def _report(self, a_id: Hashable, a_text: str, fp: Fingerprints, length: int, vector: sp.csr_matrix,
                 ignore: np.ndarray) -> QueryResult:
         e = self.index_.entries
         rank, mult = occurrences(fp.hash)
-        inst = self.index_.lookup(fp.hash, self.max_repeats)
+        inst = self.index_.lookup(fp.hash, self.max_repeats, self.df_limit_)
         keep = (mult[inst.a] <= self.max_repeats) & ~np.isin(e.doc[inst.b], ignore)
         qa, eb, rb = inst.a[keep], inst.b[keep], inst.rank_b[keep]
         ra = rank[qa]
@@ -301,6 +316,8 @@ class ReuseDetector:
 
         runs = align_layers(pair, ra, rb, repeated, self.max_repeats, fp.pos[qa], gather,
                             self.k, self._max_gap(), self._dense_gap(), self.min_passage)
+        runs = self._extend(runs, lambda: [a_text] * runs.pair.size,
+                            lambda: [self.texts_[d] for d in docs[runs.pair].tolist()])
         chars = covered(runs.pair, runs.a_start, runs.a_end, docs.size)
         scores = chars / max(length, 1)
         passages = _group_passages(runs)

@@ -131,13 +131,16 @@ class FingerprintIndex:
             keys = keys[keep]
         return cls(fp, keys, shift, stop)
 
-    def cohort_instances(self, max_group: int, max_repeats: int) -> Instances:
+    def cohort_instances(self, max_docs: int, max_repeats: int) -> Instances:
         """All pairs of entries of different documents sharing a fingerprint
         (entry a < entry b, so document a <= document b), with the rank of
         each entry among its document's occurrences of the fingerprint.
 
         Fingerprints occurring more than ``max_repeats`` times in a document
-        are left out for that document (in-document repetition).
+        are left out for that document (in-document repetition).  A
+        fingerprint held by more than ``max_docs`` documents links each
+        holder only to its first and last holder (``_hub_pairs``), which
+        bounds the work while a text copied into many essays still shows.
         """
         at, starts, sizes = _repeated_groups(self.keys, self.shift)
         entry = (self.keys[at] & np.uint64((1 << self.shift) - 1)).astype(np.int64)
@@ -157,20 +160,28 @@ class FingerprintIndex:
         new_doc = new_group.copy()
         new_doc[1:] |= doc[1:] != doc[:-1]
         mult, rank = _runs(new_doc)
-        del new_doc
         usable = mult <= max_repeats
         # ranks fit int8 (max_repeats <= 64); "repeated" is all that counts of mult
         entry, doc, rank, several = entry[usable], doc[usable], rank[usable].astype(np.int8), mult[usable] > 1
         del mult
+        first_of_doc = new_doc[usable]
         group = np.cumsum(new_group)[usable]
-        del new_group, usable
+        del new_group, new_doc, usable
         starts = _group_starts(group)
         sizes = np.diff(np.append(starts, entry.size))
+        n_docs = np.add.reduceat(first_of_doc.astype(np.int64), starts) if starts.size else starts
+        many = n_docs > max_docs
         out_a, out_b = [], []
-        for size in np.unique(sizes[(sizes >= 2) & (sizes <= max_group)]):
-            groups = starts[sizes == size][:, None] + np.arange(size)
+        small_starts, small_sizes = starts[~many], sizes[~many]
+        for size in np.unique(small_sizes[small_sizes >= 2]):
+            groups = small_starts[small_sizes == size][:, None] + np.arange(size)
             i, j = np.triu_indices(size, 1)
             gi, gj = groups[:, i].ravel(), groups[:, j].ravel()
+            other = doc[gi] != doc[gj]
+            out_a.append(gi[other])
+            out_b.append(gj[other])
+        if many.any():
+            gi, gj = _hub_pairs(starts[many], sizes[many])
             other = doc[gi] != doc[gj]
             out_a.append(gi[other])
             out_b.append(gj[other])
@@ -180,11 +191,13 @@ class FingerprintIndex:
         gi, gj = np.concatenate(out_a), np.concatenate(out_b)
         return Instances(entry[gi], entry[gj], rank[gi], rank[gj], several[gi] | several[gj])
 
-    def lookup(self, hashes: np.ndarray, max_repeats: int) -> Instances:
+    def lookup(self, hashes: np.ndarray, max_repeats: int, max_docs: int | None = None) -> Instances:
         """Postings of query fingerprints: (query index, entry) pairs, with
         the entry's rank among its document's occurrences of the fingerprint
         in ``rank_b`` (``repeated`` when there are several); documents
-        holding it more than ``max_repeats`` times are left out."""
+        holding it more than ``max_repeats`` times are left out.  A
+        fingerprint held by more than ``max_docs`` documents gives only the
+        postings of its first and last holder, as in ``cohort_instances``."""
         u_shift = np.uint64(self.shift)
         prefix = hashes >> u_shift
         ok = ~_member(self.stop, prefix)
@@ -208,4 +221,39 @@ class FingerprintIndex:
         new_run[1:] = (qi[1:] != qi[:-1]) | (doc[1:] != doc[:-1])
         mult, rank = _runs(new_run)
         keep = mult <= max_repeats
-        return Instances(qi[keep], entry[keep], None, rank[keep], mult[keep] > 1)
+        qi, entry, doc, rank, several = qi[keep], entry[keep], doc[keep], rank[keep], mult[keep] > 1
+        if max_docs is not None and qi.size:
+            keep = _first_and_last_holders(qi, doc, max_docs)
+            qi, entry, rank, several = qi[keep], entry[keep], rank[keep], several[keep]
+        return Instances(qi, entry, None, rank, several)
+
+
+def _hub_pairs(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j), i < j, pairing every member of each group (given by
+    start and size, members in entry order) with the group's first and last
+    member: O(size) pairs instead of O(size^2).  The first holder is the
+    earliest document; references are fitted after the essays, so the last
+    is a reference text whenever one holds the fingerprint."""
+    member = np.repeat(starts, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    first = np.repeat(starts, sizes)
+    last = np.repeat(starts + sizes - 1, sizes)
+    to_first = member > first
+    to_last = (member > first) & (member < last)
+    return (np.concatenate([first[to_first], member[to_last]]),
+            np.concatenate([member[to_first], last[to_last]]))
+
+
+def _first_and_last_holders(qi: np.ndarray, doc: np.ndarray, max_docs: int) -> np.ndarray:
+    """Mask of postings to keep: for query fingerprints (runs of ``qi``,
+    postings in document order) held by more than ``max_docs`` documents,
+    only those of the first and last document."""
+    new_q = np.ones(qi.size, dtype=bool)
+    new_q[1:] = qi[1:] != qi[:-1]
+    new_doc = new_q.copy()
+    new_doc[1:] |= doc[1:] != doc[:-1]
+    q_start = np.flatnonzero(new_q)
+    q_of = np.cumsum(new_q) - 1
+    n_docs = np.add.reduceat(new_doc.astype(np.int64), q_start)
+    q_end = np.append(q_start[1:], qi.size) - 1
+    many = n_docs[q_of] > max_docs
+    return ~many | (doc == doc[q_start][q_of]) | (doc == doc[q_end][q_of])

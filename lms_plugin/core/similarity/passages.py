@@ -108,10 +108,10 @@ def align_layers(pair: np.ndarray, rank_a: np.ndarray, rank_b: np.ndarray, repea
     fields = [np.concatenate([runs.pair, extra.pair // layers])]
     fields += [np.concatenate([getattr(runs, f), getattr(extra, f)]) for f in ("a_start", "a_end", "b_start", "b_end")]
     order = np.lexsort((fields[3], fields[1], fields[0]))
-    return _merge_overlapping(*(f[order] for f in fields))
+    return merge_overlapping(*(f[order] for f in fields))
 
 
-def _merge_overlapping(pair, a_start, a_end, b_start, b_end) -> SharedRuns:
+def merge_overlapping(pair, a_start, a_end, b_start, b_end) -> SharedRuns:
     """Merge neighbouring runs of a pair (sorted by a_start) that overlap in
     both texts."""
     while True:

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from .fingerprints import Fingerprints
 from .index import FingerprintIndex
 
-FORMAT = "caselab-reuse-index-1"
+FORMAT = "caselab-reuse-index-2"
+_READABLE = {"caselab-reuse-index-1", FORMAT}  # version 1 has no texts: passages are not extended
 
 
 def save(detector, path) -> None:
@@ -24,12 +25,13 @@ def save(detector, path) -> None:
         fp_hash=e.hash, fp_doc=e.doc, fp_pos=e.pos, fp_start=e.start, fp_end=e.end,
         keys=index.keys, shift=np.array(index.shift), stop=index.stop,
         **_csr("tfidf", detector.tfidf_), **_csr("search", detector.search_),
+        **_texts(detector.texts_),
     )
 
 
 def load(cls, path):
     with np.load(path, allow_pickle=False) as z:
-        if "format" not in z or str(z["format"]) != FORMAT:
+        if "format" not in z or str(z["format"]) not in _READABLE:
             raise ValueError(f"{path}: not a reuse index ({FORMAT})")
         detector = cls(**json.loads(str(z["params"])))
         detector.ids_ = json.loads(str(z["ids"]))
@@ -43,8 +45,22 @@ def load(cls, path):
         shape = (len(detector.ids_), detector.n_features)
         detector.tfidf_ = _read_csr(z, "tfidf", shape)
         detector.search_ = _read_csr(z, "search", shape)
+        detector.texts_ = _read_texts(z) if "text_bytes" in z else None
         detector._tfidf_t = None
     return detector
+
+
+def _texts(texts: list[str]) -> dict:
+    """Texts as one UTF-8 byte array and the byte offset where each ends."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    return {"text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8), "text_ends": ends}
+
+
+def _read_texts(z) -> list[str]:
+    blob = z["text_bytes"].tobytes()
+    ends = z["text_ends"].tolist()
+    return [blob[lo:hi].decode("utf-8", "surrogatepass") for lo, hi in zip([0, *ends[:-1]], ends)]
 
 
 def _csr(name: str, m: sp.csr_matrix) -> dict:
