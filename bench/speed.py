@@ -10,6 +10,7 @@ brute force.
 
     .venv/bin/python bench/speed.py                # full run: 100,000 essays
     .venv/bin/python bench/speed.py --quick        # smoke run
+    .venv/bin/python bench/speed.py --text bigram  # real syllable successions (set phrases recur)
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.synthetic import EssayMaker, make_cohort, syllable_distribution  # noqa: E402
+from bench.synthetic import bigram_model, essay_maker, make_cohort, syllable_distribution  # noqa: E402
 from lms_plugin.core.similarity import ReuseDetector  # noqa: E402
 
 DEFAULT_VIWIKI = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "viwiki-sample"
@@ -106,8 +107,8 @@ def run_tfidf(texts, planted, threshold: float = 0.1, batch: int = 1000):
     return time.perf_counter() - started, recall(found, planted)
 
 
-def query_latency(detector, words, p, cohort_texts, n_queries: int, seed: int = 99):
-    maker = EssayMaker(words, p, seed)
+def query_latency(detector, words, p, cohort_texts, n_queries: int, seed: int = 99, chains=None):
+    maker = essay_maker(words, p, seed, chains)
     essays = maker.essays(n_queries, 1200)
     rng = np.random.default_rng(seed)
     for q in range(0, n_queries, 2):  # half of them carry a copy from the cohort
@@ -132,15 +133,21 @@ def main(argv=None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="smoke run: 3,000 essays, peers at 1,000")
+    ap.add_argument("--text", choices=["unigram", "bigram"], default="unigram",
+                    help="syllables drawn independently, or each after the one before as in viwiki-sample")
     args = ap.parse_args(argv)
     if args.quick:
         args.n, args.peer_sizes, args.queries = 3000, "1000", 50
     print("command:", " ".join([sys.executable, *sys.argv]))
     words, p = syllable_distribution(args.viwiki)
     print(f"syllable distribution: {len(words):,} distinct syllables from {args.viwiki}")
+    chains = None
+    if args.text == "bigram":
+        chains = bigram_model(args.viwiki)
+        print(f"text: chains of {chains.after.size:,} distinct successions of {chains.tokens.size:,} tokens")
 
     started = time.perf_counter()
-    cohort = make_cohort(words, p, args.n, leaked=args.n // 100)
+    cohort = make_cohort(words, p, args.n, leaked=args.n // 100, chains=chains)
     syllables = sum(t.count(" ") + 1 for t in cohort.texts)
     print(f"generated {args.n:,} essays, {syllables / 1e6:.1f} M syllables, {len(cohort.planted):,} planted copies, "
           f"{len(cohort.leaked):,} holders of a leaked model answer in {time.perf_counter() - started:.1f} s (not timed)")
@@ -154,12 +161,15 @@ def main(argv=None) -> None:
     print(f"pairs reported (score >= 0.1 or paraphrase): {len(matches):,}; recall of planted copies {rec:.4f} "
           f"(target >= 0.99)")
     print(f"leaked model answer: {leaked_recall(matches, cohort.leaked):.4f} of its {len(cohort.leaked):,} holders "
-          f"matched to another holder (more holders than max_postings={detector.max_postings})")
+          f"matched to another holder ({'more' if len(cohort.leaked) > detector.max_postings else 'no more'} "
+          f"holders than max_postings={detector.max_postings})")
     print(f"memory: RSS before fit {before:.2f} GB (input texts), peak RSS {peak_gb():.2f} GB, "
           f"peak RSS of a worker process {peak_gb(resource.RUSAGE_CHILDREN):.2f} GB (target <= 4 GB)")
-    print(f"index: {detector.index_.entries.hash.size:,} fingerprints, boilerplate limit {detector.df_limit_} docs")
+    boilerplate = max(detector.boilerplate_min_docs, detector.boilerplate_share * args.n)
+    print(f"index: {detector.index_.entries.hash.size:,} fingerprints; boilerplate above {boilerplate:,.0f} docs, "
+          f"first/last-holder links above {detector.df_limit_}")
 
-    median, p95, hits = query_latency(detector, words, p, cohort.texts, args.queries)
+    median, p95, hits = query_latency(detector, words, p, cohort.texts, args.queries, chains=chains)
     print(f"\n== one new essay against the fitted {args.n:,}-essay index ({args.queries} queries, half with a copy)")
     print(f"median {median:.2f} ms, p95 {p95:.2f} ms (target median <= 10 ms); {hits} flagged at score >= 0.1")
     del detector, matches, cohort
@@ -171,7 +181,7 @@ def main(argv=None) -> None:
         print(f"{'essays':>7} {'ours s':>8} {'rec':>6} {'MinHashLSH s':>13} {'rec':>6} {'ratio':>7} "
               f"{'TF-IDF s':>9} {'rec':>6} {'ratio':>7}")
     for n in sizes:
-        small = make_cohort(words, p, n, seed=n)
+        small = make_cohort(words, p, n, seed=n, chains=chains)
         _, _, _, ours, rec = run_ours(small.texts, small.planted, args.jobs)
         mh, mh_rec = run_minhash(small.texts, small.planted)
         tf, tf_rec = run_tfidf(small.texts, small.planted)

@@ -1,5 +1,11 @@
 """Synthetic essays drawn from the real syllable distribution of viwiki-sample,
-with planted, lightly edited copies (used by bench/speed.py)."""
+with planted, lightly edited copies (used by bench/speed.py).
+
+Two kinds of text: syllables drawn independently (``unigram``), or a chain
+of syllables each drawn after the one before, as they follow each other in
+viwiki-sample (``bigram``): real set phrases then recur across unrelated
+essays, as they do in essays on one topic, and give the index more shared
+fingerprints to sort out."""
 from __future__ import annotations
 
 import re
@@ -70,14 +76,88 @@ class EssayMaker:
         return out
 
 
+class BigramEssayMaker(EssayMaker):
+    """Essays as chains of real syllable successions (with their commas and
+    full stops) from viwiki-sample."""
+
+    def __init__(self, words: list[str], p: np.ndarray, seed: int, chains: "Bigrams"):
+        super().__init__(words, p, seed)
+        self.chains = chains
+
+    def essays(self, n: int, length: int) -> list[str]:
+        c, out = self.chains, []
+        for lo in range(0, n, 10_000):
+            rows = min(10_000, n - lo)
+            ids = np.empty((rows, length), dtype=np.int64)
+            ids[:, 0] = c.start(self.rng, rows)
+            for j in range(1, length):
+                ids[:, j] = c.step(self.rng, ids[:, j - 1])
+            out.extend(" ".join(row) for row in c.tokens[ids].tolist())
+        return out
+
+
+@dataclass
+class Bigrams:
+    """Successions of tokens (syllable, optionally followed by ',' or '.'):
+    ``after[s]`` are the successors of token s, ``cum`` their cumulative
+    probabilities shifted by s, so one ``searchsorted`` draws for many
+    states at once."""
+
+    tokens: np.ndarray  # object array of str
+    first: np.ndarray  # token index -> start of its successors in ``after``
+    after: np.ndarray
+    cum: np.ndarray
+    p: np.ndarray  # token frequencies, for starts and dead ends
+
+    def start(self, rng, n: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(np.cumsum(self.p), rng.random(n)), self.p.size - 1)
+
+    def step(self, rng, state: np.ndarray) -> np.ndarray:
+        lo, hi = self.first[state], self.first[state + 1]
+        at = np.searchsorted(self.cum, state + rng.random(state.size) * (1 - 1e-9))
+        ok = (at >= lo) & (at < hi)
+        nxt = np.where(ok, self.after[np.minimum(at, self.after.size - 1)], 0)
+        dead = ~ok
+        if dead.any():
+            nxt[dead] = self.start(rng, int(dead.sum()))
+        return nxt
+
+
+def bigram_model(viwiki: Path) -> Bigrams:
+    """Token successions counted over every viwiki-sample text."""
+    index: dict[str, int] = {}
+    pairs = []
+    for path in sorted((Path(viwiki) / "docs").glob("*.txt")):
+        ids = [index.setdefault(t, len(index))
+               for t in re.findall(r"\w+[.,]?", path.read_text(encoding="utf-8"))]
+        pairs.append(np.array(ids, dtype=np.int64))
+    n = len(index)
+    keys = np.concatenate([a[:-1] * n + a[1:] for a in pairs if a.size > 1])
+    uniq, counts = np.unique(keys, return_counts=True)
+    src, dst = uniq // n, uniq % n
+    first = np.searchsorted(src, np.arange(n + 1))
+    totals = np.bincount(src, weights=counts, minlength=n)
+    before = np.cumsum(totals) - totals  # successions of the tokens before each token
+    cum = src + (np.cumsum(counts) - before[src]) / totals[src]
+    freq = np.bincount(np.concatenate(pairs), minlength=n).astype(np.float64)
+    tokens = np.empty(n, dtype=object)
+    tokens[:] = list(index)
+    return Bigrams(tokens, first, dst, cum, freq / freq.sum())
+
+
+def essay_maker(words: list[str], p: np.ndarray, seed: int, chains: Bigrams | None = None) -> EssayMaker:
+    return EssayMaker(words, p, seed) if chains is None else BigramEssayMaker(words, p, seed, chains)
+
+
 def make_cohort(words: list[str], p: np.ndarray, n: int, length: int = 1200, copy_rate: float = 0.1,
-                leaked: int = 0, seed: int = 0) -> Cohort:
-    """``n`` essays of ``length`` syllables; ``copy_rate`` of them receive a
+                leaked: int = 0, seed: int = 0, chains: Bigrams | None = None) -> Cohort:
+    """``n`` essays of ``length`` syllables (chains of real successions when
+    ``chains`` is given); ``copy_rate`` of them receive a
     copy of 15-40 % of another essay, lightly edited.  Sources are never
     targets, so every planted copy survives intact.  ``leaked`` essays (not
     targets) each hold their own lightly edited copy of one 400-syllable
     model answer, placed first, so copies of them carry it on."""
-    maker = EssayMaker(words, p, seed)
+    maker = essay_maker(words, p, seed, chains)
     texts = maker.essays(n, length)
     rng = maker.rng
     order = rng.permutation(n)
