@@ -172,24 +172,28 @@ class ReuseDetector:
         n = len(self.ids_)
         inst = index.cohort_instances(max_docs=self.df_limit_, max_repeats=self.max_repeats)
         doc_a = index.entries.doc[inst.a].astype(np.int64)
-        doc_b = index.entries.doc[inst.b].astype(np.int64)
-        useful = self.kinds_[doc_a] == ESSAY
-        inst = Instances(inst.a[useful], inst.b[useful], inst.rank_a[useful], inst.rank_b[useful],
-                         inst.repeated[useful])
-        pair_key = doc_a[useful] * n + doc_b[useful]
-        del doc_a, doc_b
+        pair_key = doc_a * n
+        pair_key += index.entries.doc[inst.b]
+        useful = self.kinds_[doc_a] == ESSAY  # a pair of references is no finding
+        del doc_a
+        if not useful.all():
+            inst = _take(inst, useful)
+            pair_key = pair_key[useful]
+        del useful
         # min_shared counts distinct fingerprints: their first occurrences
         first = (inst.rank_a == 0) & (inst.rank_b == 0)
         keys, counts = np.unique(pair_key[first], return_counts=True)
+        del first
         cand = keys[counts >= self.min_shared]
-        chosen = np.isin(pair_key, cand)
-        inst = Instances(inst.a[chosen], inst.b[chosen], inst.rank_a[chosen], inst.rank_b[chosen],
-                         inst.repeated[chosen])
-        pair = np.searchsorted(cand, pair_key[chosen])
+        del keys, counts
+        pair = np.searchsorted(cand, pair_key)
+        chosen = cand[np.minimum(pair, max(cand.size - 1, 0))] == pair_key if cand.size else pair_key < 0
+        del pair_key
+        inst, pair = _take(inst, chosen), pair[chosen]
+        del chosen
         cand_a, cand_b = cand // n, cand % n
 
-        forward = self._directed(pair, inst.a, inst.b, inst.rank_a, inst.rank_b, inst.repeated, cand_a, cand_b)
-        backward = self._directed(pair, inst.b, inst.a, inst.rank_b, inst.rank_a, inst.repeated, cand_b, cand_a)
+        forward, backward = self._aligned(pair, inst, cand_a, cand_b)
         back_ok = self.kinds_[cand_b] == ESSAY
 
         found: dict[tuple[int, int], tuple[float, tuple[Passage, ...]]] = {}
@@ -199,6 +203,29 @@ class ReuseDetector:
             found[(int(cand_b[p]), int(cand_a[p]))] = (float(backward[0][p]), backward[1].get(p, ()))
         self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
         return self._matches(found)
+
+    _ALIGN_CHUNK = 2_000_000  # shared fingerprints aligned at a time: bounds the memory of pairs()
+
+    def _aligned(self, pair, inst: Instances, cand_a, cand_b):
+        """Scores and passages of every candidate pair, in both directions,
+        aligned a slice of pairs at a time."""
+        n_pairs = cand_a.size
+        per_pair = np.cumsum(np.bincount(pair, minlength=n_pairs))
+        cuts = np.searchsorted(per_pair, np.arange(self._ALIGN_CHUNK, per_pair[-1] if n_pairs else 0,
+                                                   self._ALIGN_CHUNK))
+        bounds = np.unique(np.concatenate([[0], cuts, [n_pairs]]))
+        out = [(np.zeros(n_pairs), {}), (np.zeros(n_pairs), {})]
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            sel = np.flatnonzero((pair >= lo) & (pair < hi)) if bounds.size > 2 else slice(None)
+            p = pair[sel] - lo
+            a, b, ra, rb, rep = inst.a[sel], inst.b[sel], inst.rank_a[sel], inst.rank_b[sel], inst.repeated[sel]
+            for (scores, passages), args in zip(out, [(a, b, ra, rb, cand_a[lo:hi], cand_b[lo:hi]),
+                                                       (b, a, rb, ra, cand_b[lo:hi], cand_a[lo:hi])]):
+                entry_a, entry_b, rank_a, rank_b, doc_a, doc_b = args
+                part_scores, part_passages = self._directed(p, entry_a, entry_b, rank_a, rank_b, rep, doc_a, doc_b)
+                scores[lo:hi] = part_scores
+                passages.update({k + lo: v for k, v in part_passages.items()})
+        return out[0], out[1]
 
     def _directed(self, pair, entry_a, entry_b, rank_a, rank_b, repeated, doc_of_a, doc_of_b):
         """Scores and passages (A = the document of ``entry_a``) per pair."""
@@ -354,6 +381,10 @@ class ReuseDetector:
     def load(cls, path) -> "ReuseDetector":
         """A fitted detector read back from ``save``; any worker can query it."""
         return storage.load(cls, path)
+
+
+def _take(inst: Instances, mask: np.ndarray) -> Instances:
+    return Instances(inst.a[mask], inst.b[mask], inst.rank_a[mask], inst.rank_b[mask], inst.repeated[mask])
 
 
 def _group_passages(runs) -> dict[int, tuple[Passage, ...]]:

@@ -86,6 +86,15 @@ def test_query_equals_pairs_for_every_fitted_essay():
         assert {(m.b, round(m.score, 9), m.passages) for m in reported.matches if m.score >= 0.05} == expected
 
 
+def test_pairs_aligned_a_slice_at_a_time_are_the_same():
+    docs = cohort() + [(f"copy-{i}", OWN_VIEWS[i % 2] + " " + SOURCE) for i in range(4)]
+    whole = ReuseDetector(n_jobs=1).fit(docs)
+    sliced = ReuseDetector(n_jobs=1).fit(docs)
+    sliced._ALIGN_CHUNK = 7  # a few shared fingerprints per slice: many slices
+    assert len(whole.pairs(0.0)) > 10
+    assert sliced.pairs(0.0) == whole.pairs(0.0)
+
+
 def test_save_load_round_trip(tmp_path):
     docs = cohort()
     detector = ReuseDetector(n_jobs=1, k=4, window=5).fit(docs[:3], references=docs[3:],

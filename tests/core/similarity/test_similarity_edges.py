@@ -65,3 +65,13 @@ def test_an_index_saved_without_texts_still_answers(tmp_path):
     loaded = ReuseDetector.load(path)
     [match] = [m for m in loaded.query(essay).matches if m.b == "source"]
     assert 0.8 * len(copied) <= sum(p.a_end - p.a_start for p in match.passages) <= len(copied)
+
+
+def test_passages_are_the_same_when_their_ends_are_read_in_small_batches(monkeypatch):
+    from lms_plugin.core.similarity import edges
+    docs = [("source", SOURCE)] + [(f"e{i}", OWN_VIEWS[i % 2] + " " + block(i, i + 2) + ". " + UNRELATED[i % 3])
+                                   for i in range(5)]
+    whole = ReuseDetector(n_jobs=1).fit(docs).pairs(0.05)
+    monkeypatch.setattr(edges, "_BATCH", 1)
+    assert ReuseDetector(n_jobs=1).fit(docs).pairs(0.05) == whole
+    assert len(whole) >= 10
