@@ -50,7 +50,9 @@ workbench: db
 bench: install
 	$(BIN)/python bench/accuracy_clough.py
 	$(BIN)/python bench/passages_pan.py
+	$(BIN)/python bench/paraphrase_vnpara.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/speed.py --text bigram --peer-sizes ''
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache test-artifacts
