@@ -12,13 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from ..store import models as m
 from . import accounts, audit, cohorts
@@ -26,12 +24,6 @@ from .errors import Forbidden, Invalid
 
 ORGANISERS = ("admin",)
 MAX_ROWS = 20_000
-PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"   # no 0/o, 1/l/i: read aloud over the phone
-PASSWORD_LENGTH = 12                                       # ~59 random bits
-# A random 59-bit password needs no memory-hard hash to resist guessing; PBKDF2 keeps a
-# 1,000-row import to seconds where the default scrypt takes minutes. Passwords people
-# choose later go through accounts.set_password and get the default.
-INITIAL_HASH = "pbkdf2:sha256:10000"
 
 
 def fold(text: str) -> str:
@@ -183,10 +175,6 @@ def username_for(name: str) -> str:
     return parts[-1] + "".join(p[0] for p in parts[:-1])
 
 
-def _password() -> str:
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
-
-
 def _group_for(session: Session, cohort: m.Cohort, commune: str, known: dict[str, m.Group]) -> m.Group:
     """The cohort's group for this commune: matched by name or commune, ignoring case and diacritics."""
     key = fold(re.sub(r"^\s*(xã|phường|đặc khu)\s+", "", commune, flags=re.I))
@@ -237,10 +225,9 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
         taken.add(username.lower())
         accepted.append((row, role, username))
     for row, role, username in accepted:
-        password = _password()
         person = accounts.create_user(session, username, role, None, display_name=row.name,
                                       province=row.province, commune=row.commune, contact=row.contact)
-        person.password_hash = generate_password_hash(password, method=INITIAL_HASH)
+        password = accounts.give_initial_password(person)
         group_name = ""
         if role == "cadre":
             group = _group_for(session, cohort, row.commune, groups)

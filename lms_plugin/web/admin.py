@@ -5,7 +5,7 @@ import base64
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,6 +13,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..services import accounts as accounts_service
 from ..services import cohorts as cohort_service
 from ..services import directory, exports, roster
 from ..services.errors import ServiceError
@@ -118,6 +119,16 @@ def import_roster(cohort_id: int):
 def accounts():
     return render_template("admin/accounts.html", users=directory.accounts(db_session(), current_user.row,
                                                                             role=request.args.get("role") or None))
+
+
+@bp.route("/accounts/<int:user_id>/password", methods=["POST"])
+@role_required("admin")
+def reset_password(user_id: int):
+    person, password = accounts_service.reset_password(db_session(), current_user.row, user_id)
+    commit()
+    response = make_response(render_template("admin/password_reset.html", person=person, password=password))
+    response.headers["Cache-Control"] = "no-store"     # the password is shown this once
+    return response
 
 
 # Exports: organisers and lecturers

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from ..schemas import api as s
 from ..services import accounts
 from . import api_learning, api_marking  # noqa: F401  (registers their endpoints on bp)
-from .api_core import ENDPOINTS, ApiError, bp, endpoint
+from .api_core import ENDPOINTS, ApiError, bp, endpoint, password_change_first
 from .openapi import build_document
 from .session import commit, db_session
 
@@ -21,11 +21,13 @@ API_VERSION = "1.0.0"
 
 
 @endpoint("/tokens", "POST", roles=None, tag="auth", summary="Exchange a username and password for a token",
-          body=s.TokenRequestSchema, responses={201: s.TokenSchema}, errors=(401,))
+          body=s.TokenRequestSchema, responses={201: s.TokenSchema}, errors=(401, 403))
 def create_token(data):
     user = accounts.authenticate(db_session(), data["username"], data["password"])
     if user is None:
         raise ApiError(401, _("Sai tên đăng nhập hoặc mật khẩu."))
+    if user.must_change_password:
+        raise ApiError(403, password_change_first())
     token = accounts.issue_token(db_session(), user)
     commit()
     return {"token": token}, 201

@@ -81,6 +81,12 @@ def _require(roles: tuple[str, ...]) -> None:
         raise ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="CaseLab"'})
     if current_user.role not in roles:
         raise ApiError(403, _("Vai trò của bạn không được dùng chức năng này."))
+    if current_user.must_change_password:
+        raise ApiError(403, password_change_first())
+
+
+def password_change_first() -> str:
+    return _("Mật khẩu này do người khác đặt: hãy đăng nhập trang web và đổi mật khẩu trước (/account/password).")
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

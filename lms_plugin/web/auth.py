@@ -1,17 +1,18 @@
-"""Sign in and out, and the language switch."""
+"""Sign in and out, one's own password, and the language switch."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..services import accounts
-from .session import SignedIn, db_session
+from ..services.errors import ServiceError
+from .session import SignedIn, commit, db_session
 
 bp = Blueprint("auth", __name__)
 
@@ -23,6 +24,26 @@ class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("remember")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("current", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("new", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("confirm", validators=[DataRequired(), EqualTo("new")])
+
+
+# what someone who must first replace their password may still open
+_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+
+
+@bp.before_app_request
+def _password_change_first():
+    """An account whose password someone else chose (roster import, reset) sees only the
+    password form until it is replaced; the API answers 403 itself (api_core)."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in _BEFORE_PASSWORD_CHANGE and not request.path.startswith("/api/")):
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def home_url(user) -> str:
@@ -58,6 +79,29 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user.row, form.current.data, form.new.data)
+        except ServiceError as exc:
+            errors = {name: [exc.translated(_)] for name in (exc.fields or {"new": []})}
+        else:
+            commit()
+            flash(_("Đã đổi mật khẩu."), "success")
+            return redirect(home_url(current_user))
+    elif form.confirm.errors and not (form.current.errors or form.new.errors):
+        errors = {"confirm": [_("Hai lần nhập mật khẩu mới không khớp.")]}
+    elif request.method == "POST":
+        errors = {"_form": [_("Hãy điền đủ ba ô.")]}
+    status = 400 if errors else 200
+    return render_template("account/password.html", form=form, errors=errors,
+                           forced=current_user.must_change_password, min_length=accounts.MIN_PASSWORD), status
 
 
 @bp.route("/lang/<code>", methods=["POST"])

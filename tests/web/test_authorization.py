@@ -30,7 +30,9 @@ STAFF = frozenset({"lecturer", "admin"})
 ROLES = ("anonymous", "cadre", "lecturer", "examiner", "admin")
 USERS = {"cadre": "cadre1", "lecturer": "lecturer1", "examiner": "examiner1", "admin": "admin1"}
 
-AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER, "/admin/": frozenset({"admin"})}
+SIGNED_IN = CADRE | EXAMINER | STAFF
+AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER, "/admin/": frozenset({"admin"}),
+         "/account/": SIGNED_IN}
 PUBLIC = {"/", "/catalogue", "/health", "/login", "/logout", "/lang/<code>", "/static/<path:filename>"}
 EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
     "/admin/cohorts/<int:cohort_id>/grades.csv": (STAFF, "lecturers download their cohorts' grades"),
