@@ -197,7 +197,17 @@ class Scenario:
 
 
 class DecisionError(ValueError):
-    """A decision that the scenario does not allow at this point."""
+    """A decision that the scenario does not allow at this point.
+
+    ``reason`` says why, for adapters that word it for people: ``ended``
+    (the case is over), ``stale`` (the decision is for another stage than
+    the current one: a second tab, the back button) or ``no_choice``.
+    """
+
+    def __init__(self, reason: str, message: str, current: str):
+        super().__init__(message)
+        self.reason = reason
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -242,12 +252,12 @@ def walk(scenario: Scenario, decisions: list[tuple[str, str]]) -> PathScore:
     points = 0.0
     for stage_id, choice_id in decisions:
         if current.is_ending:
-            raise DecisionError(f"the case has ended at stage '{current.id}'")
+            raise DecisionError("ended", f"the case has ended at stage '{current.id}'", current.id)
         if stage_id != current.id:
-            raise DecisionError(f"stage '{stage_id}' is not the current stage '{current.id}'")
+            raise DecisionError("stale", f"stage '{stage_id}' is not the current stage '{current.id}'", current.id)
         choice = current.choice(choice_id)
         if choice is None:
-            raise DecisionError(f"stage '{current.id}' has no choice '{choice_id}'")
+            raise DecisionError("no_choice", f"stage '{current.id}' has no choice '{choice_id}'", current.id)
         gained = 0.0 if current.id in scored else choice.points
         scored.add(current.id)
         points += gained

@@ -96,6 +96,18 @@ def start_attempt(session: Session, user: m.User, assignment_id: int, *, retry: 
     return _state(attempt, _replay(attempt))
 
 
+def _refused(exc: DecisionError) -> Invalid:
+    """The core's reason in words for the cadre; the core's own text stays in ``fields``."""
+    fields = {"choice": [str(exc)]}
+    if exc.reason == "ended":
+        return Invalid("Tình huống đã kết thúc, lựa chọn này không được ghi. Hãy tải lại trang để xem kết quả.",
+                       fields)
+    if exc.reason == "stale":
+        return Invalid("Lựa chọn này thuộc một bước đã qua (có thể bạn đã chọn ở một cửa sổ khác). "
+                       "Hãy tải lại trang để tiếp tục từ bước hiện tại.", fields)
+    return Invalid("Bước hiện tại không có phương án này.", fields)
+
+
 def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choice_id: str, *,
            now: datetime | None = None) -> ChoiceOutcome:
     attempt = session.get(m.Attempt, attempt_id)
@@ -106,7 +118,7 @@ def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choic
     try:
         walked = walk(scenario_data(attempt.assignment.scenario_version), decisions)
     except DecisionError as exc:
-        raise Invalid(str(exc), {"choice": [str(exc)]}) from None
+        raise _refused(exc) from None
     attempt.decisions = [list(d) for d in decisions]
     attempt.points, attempt.current_stage = walked.points, walked.current.id
     attempt.updated_at = _now(now)

@@ -113,7 +113,12 @@ def choose(assignment_id: int):
         raise Invalid("Hãy chọn một phương án", {"choice": ["required"]})
     session = db_session()
     state = attempts.start_attempt(session, _me(), assignment_id)
-    attempts.choose(session, _me(), state.id, form.stage.data, form.choice.data)
+    try:
+        attempts.choose(session, _me(), state.id, form.stage.data, form.choice.data)
+    except Invalid as exc:   # a page left open on an earlier stage: show where the case stands now
+        session.rollback()
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".case", assignment_id=assignment_id))
     commit()
     return redirect(url_for(".case", assignment_id=assignment_id, _anchor="feedback"))
 

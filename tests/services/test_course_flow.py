@@ -39,7 +39,7 @@ def test_the_case_is_played_scored_and_resumed(session, course):
     session.commit()
     resumed = attempts.start_attempt(session, people["hv1"], assignment.id)
     assert resumed.id == state.id and resumed.stage["id"] == "s2" and len(resumed.path) == 1
-    with pytest.raises(Invalid, match="not the current stage"):
+    with pytest.raises(Invalid, match="thuộc một bước đã qua"):
         attempts.choose(session, people["hv1"], state.id, "s1", "b")
     done = attempts.choose(session, people["hv1"], state.id, "s2", "a")
     assert done.finished and done.stage["ending"] and done.score == 1.0

@@ -1,6 +1,7 @@
 """The cadre's pages through the Flask test client: what a learner notices."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -153,10 +154,18 @@ def test_choice_shows_feedback_and_path_and_resumes_after_reload(app, demo, sess
     next_stage = scenario.stage(first.choices[0].next)
     for choice in next_stage.choices:
         assert f'data-test="choice-{choice.id}"' in again
-    # A stale or forged decision is refused, the path is unchanged.
+    # A page left open on the first stage (another tab): the decision is refused, the cadre is
+    # told why and sees the case where it stands; the path is unchanged.
     stale = cadre1.post(f"/cadre/assignments/{assignment.id}/case/choose",
                         data={"stage": first.id, "choice": first.choices[1].id})
-    assert stale.status_code == 422
+    assert stale.status_code == 302 and stale.headers["Location"].endswith("/case")
+    shown = html.unescape(cadre1.get(stale.headers["Location"]).text)
+    assert "Lựa chọn này thuộc một bước đã qua (có thể bạn đã chọn ở một cửa sổ khác)." in shown
+    assert shown.count('data-test="path-step"') == 1
+    forged = cadre1.post(f"/cadre/assignments/{assignment.id}/case/choose",
+                         data={"stage": next_stage.id, "choice": "khong-co"})
+    assert forged.status_code == 302
+    assert "Bước hiện tại không có phương án này." in html.unescape(cadre1.get(forged.headers["Location"]).text)
 
 
 def test_ending_without_retry_has_no_button_and_retry_is_refused(app, demo, session, cadre1):

@@ -165,7 +165,7 @@ def test_a_stale_or_forged_decision_and_a_passed_deadline_are_refused(shipped, s
     usage = parse(f'<caselab_case scenario="{shipped.id}"/>')
     cadre = learner("hv2")
     status, answer = call(cadre, usage, "choose", {"stage": "khong-co", "choice": "a"})
-    assert status == 422 and "not the current stage" in answer["error"]
+    assert status == 422 and "thuộc một bước đã qua" in answer["error"]
     status, answer = call(cadre, usage, "choose", {"stage": shipped.start.id})
     assert status == 400 and "choice" in answer["fields"]
     closed = parse(f'<caselab_case scenario="{shipped.id}" deadline="2020-01-01T00:00:00+00:00"/>')
