@@ -29,10 +29,27 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": {"vi": "Tiếng Việt", "en": "English"},
     "GRADING_THRESHOLD": 1.5,             # gap between two marks that calls a third examiner
     "SIMILARITY_FLAG_SCORE": 0.25,        # share copied from one source shown as worth a look
+    "SIMILARITY_SOURCES_SHOWN": 10,       # sources listed before "show all": a leaked text has hundreds
     "JOBS": "inline",                     # inline | celery
     "AUTOSAVE_SECONDS": 5,
     "DISCUSSION_POLL_SECONDS": 3,          # how often an open discussion asks for new posts
 }
+
+
+def _from_environment() -> dict[str, Any]:
+    """CASELAB_<KEY> for each default KEY, read as the default's type (a threshold is a number)."""
+    out: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        key = name.removeprefix("CASELAB_")
+        if not name.startswith("CASELAB_") or key not in DEFAULTS or key == "DATABASE_URL":
+            continue
+        kind = type(DEFAULTS[key])
+        try:
+            out[key] = (raw.strip().lower() in ("1", "true", "yes", "on")) if kind is bool else \
+                kind(raw) if kind in (int, float) else raw
+        except ValueError:
+            raise ValueError(f"{name}={raw!r}: expected {'a whole number' if kind is int else 'a number'}") from None
+    return out
 
 
 def _secret_key(app: Flask) -> str:
@@ -50,9 +67,7 @@ def _secret_key(app: Flask) -> str:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("CASELAB_INSTANCE") or str(Path.cwd() / "instance"))
     app.config.update(DEFAULTS)
-    app.config.update({k.removeprefix("CASELAB_"): v for k, v in os.environ.items()
-                       if k.startswith("CASELAB_") and k.removeprefix("CASELAB_") in DEFAULTS
-                       and k != "CASELAB_DATABASE_URL"})
+    app.config.update(_from_environment())
     app.config.update(config or {})
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:

@@ -150,6 +150,19 @@ def test_threshold_comes_from_the_app_config(app, session, essay, examiner1):
     assert result.status == "final" and result.final == 5
 
 
+def test_settings_from_the_environment_are_numbers_and_a_bad_one_is_named(monkeypatch, engine, content):
+    from lms_plugin.web import create_app
+    monkeypatch.setenv("CASELAB_GRADING_THRESHOLD", "10")
+    monkeypatch.setenv("CASELAB_SIMILARITY_FLAG_SCORE", "0.3")
+    monkeypatch.setenv("CASELAB_SIMILARITY_SOURCES_SHOWN", "25")
+    config = create_app({"ENGINE": engine, "SECRET_KEY": "s"}).config
+    assert (config["GRADING_THRESHOLD"], config["SIMILARITY_FLAG_SCORE"], config["SIMILARITY_SOURCES_SHOWN"]) \
+        == (10.0, 0.3, 25)
+    monkeypatch.setenv("CASELAB_SIMILARITY_SOURCES_SHOWN", "mười")
+    with pytest.raises(ValueError, match="CASELAB_SIMILARITY_SOURCES_SHOWN='mười': expected a whole number"):
+        create_app({"ENGINE": engine, "SECRET_KEY": "s"})
+
+
 def test_login_lands_on_the_queue(app, demo, client):
     response = login(client, "examiner1")
     assert response.headers["Location"].endswith("/examiner/")

@@ -213,18 +213,26 @@ def test_cadres_and_other_examiners_never_see_reports(app, session, pair):
     assert app.test_client().get(f"/similarity/essays/{copier}").status_code == 302
 
 
-def test_a_reference_text_is_named_by_its_title_and_several_sources_have_tabs(app, session, pair):
-    """cadre2 copies the first cadre's proposals and a paragraph of a reference text the lecturer added."""
-    first, _copier = pair
+REFERENCE = ("Nghị định quy định bộ phận một cửa phải công khai thủ tục hành chính, thời hạn giải quyết và "
+             "phí, lệ phí; cán bộ tiếp nhận hướng dẫn tổ chức, cá nhân hoàn thiện hồ sơ một lần, không "
+             "được yêu cầu bổ sung giấy tờ ngoài danh mục đã công bố và phải xin lỗi khi trả kết quả trễ hẹn. ")
+
+
+def copy_of_three(session) -> int:
+    """cadre2 copies the first cadre's proposals and a paragraph of a reference text the lecturer added:
+    an essay with three sources (the pair's two essays and the reference)."""
     lecturer = accounts.get_user(session, "lecturer1")
     course_id = first_assignment(session).cohort.course_id
-    reference = ("Nghị định quy định bộ phận một cửa phải công khai thủ tục hành chính, thời hạn giải quyết và "
-                 "phí, lệ phí; cán bộ tiếp nhận hướng dẫn tổ chức, cá nhân hoàn thiện hồ sơ một lần, không "
-                 "được yêu cầu bổ sung giấy tờ ngoài danh mục đã công bố và phải xin lỗi khi trả kết quả trễ hẹn. ")
     references.add_reference(session, lecturer, course_id, "Nghị định về cơ chế một cửa", "reference",
-                             "Điều 5. Nguyên tắc thực hiện.\n" + reference + "Điều 6. Trách nhiệm của cán bộ.")
+                             "Điều 5. Nguyên tắc thực hiện.\n" + REFERENCE + "Điều 6. Trách nhiệm của cán bộ.")
     session.commit()
-    third = submit(session, "cadre2", copying_essay().replace(OWN[3], reference))
+    return submit(session, "cadre2", copying_essay().replace(OWN[3], REFERENCE))
+
+
+def test_a_reference_text_is_named_by_its_title_and_several_sources_have_tabs(app, session, pair):
+    first, _copier = pair
+    reference = REFERENCE
+    third = copy_of_three(session)
     page = signed_in(app, "lecturer1").get(f"/similarity/essays/{third}").text
     assert "Nghị định về cơ chế một cửa" in page and "văn bản tham chiếu" in page
     assert 'data-test="source-tab-1"' in page
@@ -235,3 +243,21 @@ def test_a_reference_text_is_named_by_its_title_and_several_sources_have_tabs(ap
     fallback = signed_in(app, "lecturer1").get(f"/similarity/essays/{third}?source=99")
     assert fallback.status_code == 200 and 'data-test="compare"' in fallback.text
     assert f"Bài thu hoạch #{first}" in page
+
+
+def test_a_long_list_of_sources_shows_the_first_ones_and_offers_all(app, session, pair):
+    """A text passed round a large cohort has hundreds of sources; the page lists the strongest."""
+    third = copy_of_three(session)
+    app.config["SIMILARITY_SOURCES_SHOWN"] = 1
+    lecturer = signed_in(app, "lecturer1")
+    page = html.unescape(lecturer.get(f"/similarity/essays/{third}").text)
+    assert page.count('data-test="similarity-source"') == 1
+    assert "và 2 nguồn khác có ít đoạn trùng hơn." in page
+    assert 'data-test="source-tab-0"' in page and 'data-test="source-tab-2"' not in page
+    everything = html.unescape(lecturer.get(f"/similarity/essays/{third}?sources=all").text)
+    assert everything.count('data-test="similarity-source"') == 3 and 'data-test="similarity-more"' not in everything
+    assert 'data-test="source-tab-2"' in everything
+    chosen = lecturer.get(f"/similarity/essays/{third}?source=2").text
+    assert 'data-test="source-tab-2"' in chosen                 # the source being compared keeps its tab
+    examiner_page = signed_in(app, "examiner1").get(f"/examiner/essays/{third}").text
+    assert f'/examiner/essays/{third}?sources=all' in examiner_page   # the link stays on the marking page
