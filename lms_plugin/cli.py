@@ -239,13 +239,19 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
               help="On a bad input line: stop, or report it and go on.")
+@click.option("--boilerplate-share", default=0.1, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="Text found in more than this share of the essays (and in more than 5) is boilerplate "
+                   "and never counts; raise it when a model answer may have reached many.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_path, on_error, quiet) -> None:
+def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_path, on_error, boilerplate_share,
+                   quiet) -> None:
     """Find reused passages across essays; one JSON line per (essay, source) pair."""
+    from .core.similarity import ReuseDetector
     from .services.similarity_batch import BatchInputError, run_batch
     try:
         summary = run_batch(input_path, output_path, reference_path, exclude_path, min_score,
-                            on_error=on_error, progress=not quiet)
+                            on_error=on_error, progress=not quiet,
+                            detector=ReuseDetector(boilerplate_share=boilerplate_share))
     except BatchInputError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{summary.essays} essay(s), {summary.references} reference(s), {summary.excluded} excluded, "

@@ -6,6 +6,7 @@ examiner to passages worth reading; it is not a verdict.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -90,8 +91,10 @@ def course_sources(session: Session, course_id: int) -> Sources:
 
 
 def detector(**params: Any) -> ReuseDetector:
-    """The engine with the product's settings; a cohort check runs in one process."""
-    return ReuseDetector(**{"n_jobs": 1, **params})
+    """The engine with the product's settings; a cohort check runs in one process.
+    CASELAB_SIMILARITY_BOILERPLATE_SHARE: text in more than this share of a course's essays never counts."""
+    share = float(os.environ.get("CASELAB_SIMILARITY_BOILERPLATE_SHARE") or 0.1)
+    return ReuseDetector(**{"n_jobs": 1, "boilerplate_share": share, **params})
 
 
 def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[str, Any]]:

@@ -157,3 +157,31 @@ def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine):
         assert report.sources[0]["id"] == first.id
     finally:
         jobs.configure("inline")
+
+
+def test_a_model_answer_most_of_a_course_copied_counts_when_the_boilerplate_share_is_raised(
+        session, setup, monkeypatch):
+    people, assignment = setup
+    group = session.scalar(select(m.Group))
+    own = [LAND, BUDGET, DATA, LAND[::-1], BUDGET[::-1], DATA[::-1], "Ý kiến riêng của tôi về việc này."]
+    model = ("Bài mẫu: xã cần rà soát toàn bộ quy trình một cửa, công khai thời hạn giải quyết, tập huấn kỹ năng "
+             "số cho công chức và lấy ý kiến người dân sau mỗi lần giao dịch để điều chỉnh kịp thời cách làm.")
+    writers = []
+    for i in range(7):
+        cadre = accounts.create_user(session, f"hv{i}", "cadre", "mat-khau-123")
+        cohorts.add_member(session, assignment.cohort, cadre, group)
+        writers.append(cadre)
+    session.commit()
+
+    def submit_all():
+        ids = []
+        for cadre, text in zip(writers, own):
+            ids.append(essays.submit_essay(session, cadre, assignment.id, text + "\n\n" + model).id)
+            session.commit()
+        return ids
+
+    last = submit_all()[-1]
+    assert report_of(session, last).score == 0        # in 7 of 7 essays (more than 5): boilerplate
+    monkeypatch.setenv("CASELAB_SIMILARITY_BOILERPLATE_SHARE", "1")
+    last = submit_all()[-1]                             # resubmitted: checked again
+    assert report_of(session, last).score > 0.5

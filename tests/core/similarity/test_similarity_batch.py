@@ -74,3 +74,28 @@ def test_progress_bar_goes_to_the_given_stream(tmp_path, essays):
 def test_missing_file_is_a_clean_error(tmp_path):
     with pytest.raises(BatchInputError, match="cannot read"):
         run_batch(tmp_path / "nope.jsonl", tmp_path / "out.jsonl", progress=False)
+
+
+def test_the_command_reports_a_text_most_essays_share_only_when_told_it_is_not_boilerplate(tmp_path):
+    from click.testing import CliRunner
+
+    from lms_plugin.cli import main
+    block = " ".join(re.split(r"(?<=\.)\s+", SOURCE)[1:6])
+    own = [s for text in [*UNRELATED, *OWN_VIEWS] for s in re.split(r"(?<=\.)\s+", text)]
+    rows = [{"id": f"hv{i}", "text": own[i] + " " + block} for i in range(8)]
+    path = write_jsonl(tmp_path / "essays.jsonl", rows)
+
+    def pairs(*extra):
+        out = tmp_path / "report.jsonl"
+        result = CliRunner().invoke(main, ["similarity", "--input", str(path), "--output", str(out), "--quiet",
+                                           *extra])
+        assert result.exit_code == 0, result.output
+        assert "8 essay(s), 0 reference(s), 0 excluded, 0 bad line(s) skipped" in result.output
+        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+    assert pairs() == []                                   # in all 8 essays: boilerplate by default
+    found = pairs("--boilerplate-share", "1")
+    assert {r["a"] for r in found} == {f"hv{i}" for i in range(8)} and all(r["score"] > 0.5 for r in found)
+    refused = CliRunner().invoke(main, ["similarity", "--input", str(path), "--output", str(tmp_path / "x"),
+                                        "--boilerplate-share", "0"])
+    assert refused.exit_code == 2 and "--boilerplate-share" in refused.output
