@@ -238,8 +238,8 @@ class ReuseDetector:
 
         runs = align_layers(pair, rank_a, rank_b, repeated, self.max_repeats, entry_a, gather,
                             self.k, self._max_gap(), self._dense_gap(), self.min_passage)
-        runs = self._extend(runs, lambda: [self.texts_[d] for d in doc_of_a[runs.pair].tolist()],
-                            lambda: [self.texts_[d] for d in doc_of_b[runs.pair].tolist()])
+        runs = self._extend(runs, lambda: self._texts_of(doc_of_a[runs.pair]),
+                            lambda: self._texts_of(doc_of_b[runs.pair]))
         chars = covered(runs.pair, runs.a_start, runs.a_end, n_pairs)
         length = np.maximum(self.text_end_[doc_of_a] - self.text_start_[doc_of_a], 1)
         scores = chars / length
@@ -251,6 +251,12 @@ class ReuseDetector:
         if getattr(self, "texts_", None) is None:  # an index saved without texts
             return runs
         return extend_runs(runs, a_texts(), b_texts(), self.k + self.window)
+
+    def _texts_of(self, docs: np.ndarray) -> list[str]:
+        """The text of each document in ``docs``, each read once (a loaded index decodes them)."""
+        unique, where = np.unique(docs, return_inverse=True)
+        texts = [self.texts_[d] for d in unique.tolist()]
+        return [texts[i] for i in where.tolist()]
 
     def _max_gap(self) -> int:
         return self.max_gap if self.max_gap is not None else self._dense_gap()
@@ -343,8 +349,7 @@ class ReuseDetector:
 
         runs = align_layers(pair, ra, rb, repeated, self.max_repeats, fp.pos[qa], gather,
                             self.k, self._max_gap(), self._dense_gap(), self.min_passage)
-        runs = self._extend(runs, lambda: [a_text] * runs.pair.size,
-                            lambda: [self.texts_[d] for d in docs[runs.pair].tolist()])
+        runs = self._extend(runs, lambda: [a_text] * runs.pair.size, lambda: self._texts_of(docs[runs.pair]))
         chars = covered(runs.pair, runs.a_start, runs.a_end, docs.size)
         scores = chars / max(length, 1)
         passages = _group_passages(runs)

@@ -57,10 +57,27 @@ def _texts(texts: list[str]) -> dict:
     return {"text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8), "text_ends": ends}
 
 
-def _read_texts(z) -> list[str]:
-    blob = z["text_bytes"].tobytes()
-    ends = z["text_ends"].tolist()
-    return [blob[lo:hi].decode("utf-8", "surrogatepass") for lo, hi in zip([0, *ends[:-1]], ends)]
+class StoredTexts:
+    """The texts of a loaded index, kept as UTF-8 bytes and decoded one at a time when a
+    passage's ends are read: a worker holding a 100,000-essay index does not hold them all
+    as str objects (twice the size for Vietnamese)."""
+
+    def __init__(self, blob: bytes, ends: np.ndarray):
+        self._blob, self._ends = blob, ends
+
+    def __len__(self) -> int:
+        return int(self._ends.size)
+
+    def __getitem__(self, i: int) -> str:
+        lo = int(self._ends[i - 1]) if i > 0 else 0
+        return self._blob[lo:int(self._ends[i])].decode("utf-8", "surrogatepass")
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+def _read_texts(z) -> StoredTexts:
+    return StoredTexts(z["text_bytes"].tobytes(), z["text_ends"])
 
 
 def _csr(name: str, m: sp.csr_matrix) -> dict:

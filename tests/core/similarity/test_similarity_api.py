@@ -106,6 +106,8 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.pairs(0.05) == detector.pairs(0.05)
     essay = OWN_VIEWS[1] + " " + SOURCE[:400]
     assert loaded.query(essay) == detector.query(essay)
+    loaded.save(tmp_path / "again.npz")                       # a loaded index saves as it was
+    assert ReuseDetector.load(tmp_path / "again.npz").report("partial") == detector.report("partial")
 
 
 def test_result_types_are_frozen():
