@@ -203,38 +203,52 @@ class CohortView:
     essays: list[dict[str, Any]]      # essay_id, score, top source — highest first
     pairs: list[dict[str, Any]]       # a, b, score (a's share found in b), paraphrase
     clusters: list[list[int]]         # essays linked by reuse above the threshold, largest first
+    unchecked: int = 0                # essays whose check is still running or failed
 
 
 def cohort_view(session: Session, user: m.User, assignment_id: int, min_score: float) -> CohortView:
-    """Rank the assignment's essays and pairs by reuse, and group essays that copy from each other."""
+    """Rank the assignment's essays and pairs by reuse, and group essays that copy from each other.
+
+    Read from the essays' stored reports (each checked in the background against the whole
+    course, and checked again when a later essay copies from it), so the page costs one read,
+    not a new comparison of the whole cohort.
+    """
     if user.role not in STAFF:
         raise Forbidden("Chỉ giảng viên xem báo cáo trùng lặp của cả lớp")
     assignment = session.get(m.Assignment, assignment_id)
     if assignment is None:
         raise NotFound("Không tìm thấy bài được giao")
-    essays = [e for e in latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id]
-    if len(essays) < 2:
-        return CohortView([], [], [])
-    engine = detector().fit([(e.id, e.body) for e in essays], exclude=[("scenario", scenario_text(assignment))])
-    matches = engine.pairs(min_score)
+    ids = {e.id for e in latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id}
+    reports = session.scalars(select(m.SimilarityReport).join(m.Essay, m.Essay.id == m.SimilarityReport.essay_id)
+                              .where(m.Essay.assignment_id == assignment_id, m.SimilarityReport.status == "done"))
+    pairs, checked = [], set()
+    for report in reports:
+        if report.essay_id not in ids:
+            continue
+        checked.add(report.essay_id)
+        for source in report.sources or []:
+            share = source.get("share") or 0.0
+            if source.get("kind") == "essay" and source.get("id") in ids and share >= min_score:
+                pairs.append({"a": report.essay_id, "b": source["id"], "score": round(share, 4),
+                              "paraphrase": round(source.get("paraphrase") or 0.0, 4)})
     best: dict[int, tuple[float, int]] = {}
-    parent = {e.id: e.id for e in essays}
+    parent = {i: i for i in ids}
 
     def root(x: int) -> int:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
-    for match in matches:
-        if match.score > best.get(match.a, (0.0, 0))[0]:
-            best[match.a] = (match.score, match.b)
-        parent[root(match.a)] = root(match.b)
+    for pair in pairs:
+        if pair["score"] > best.get(pair["a"], (0.0, 0))[0]:
+            best[pair["a"]] = (pair["score"], pair["b"])
+        parent[root(pair["a"])] = root(pair["b"])
     groups: dict[int, list[int]] = {}
-    for essay in essays:
-        groups.setdefault(root(essay.id), []).append(essay.id)
+    for essay_id in ids:
+        groups.setdefault(root(essay_id), []).append(essay_id)
     return CohortView(
-        essays=sorted(({"essay_id": a, "score": round(s, 4), "source": b} for a, (s, b) in best.items()),
-                      key=lambda row: -row["score"]),
-        pairs=sorted(({"a": mt.a, "b": mt.b, "score": round(mt.score, 4), "paraphrase": round(mt.paraphrase, 4)}
-                      for mt in matches), key=lambda row: -row["score"]),
-        clusters=sorted((sorted(g) for g in groups.values() if len(g) > 1), key=len, reverse=True))
+        essays=sorted(({"essay_id": a, "score": s, "source": b} for a, (s, b) in best.items()),
+                      key=lambda row: (-row["score"], row["essay_id"])),
+        pairs=sorted(pairs, key=lambda row: (-row["score"], row["a"], row["b"])),
+        clusters=sorted((sorted(g) for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g)),
+        unchecked=len(ids - checked))

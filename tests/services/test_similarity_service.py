@@ -185,3 +185,20 @@ def test_a_model_answer_most_of_a_course_copied_counts_when_the_boilerplate_shar
     monkeypatch.setenv("CASELAB_SIMILARITY_BOILERPLATE_SHARE", "1")
     last = submit_all()[-1]                             # resubmitted: checked again
     assert report_of(session, last).score > 0.5
+
+
+def test_the_cohort_view_reads_the_stored_reports_and_counts_the_unchecked(session, setup, monkeypatch):
+    people, assignment = setup
+    ids = [essays.submit_essay(session, people[n], assignment.id, text).id for n, text in
+           [("a", LAND + " " + BUDGET), ("b", "Tôi cho rằng: " + LAND)]]
+    session.commit()
+
+    def no_new_comparison(*args, **kwargs):
+        raise AssertionError("the cohort view compared the essays again")
+    monkeypatch.setattr(similarity, "detector", no_new_comparison)
+    view = similarity.cohort_view(session, people["gv"], assignment.id, min_score=0.2)
+    assert view.clusters == [sorted(ids)] and view.unchecked == 0
+    report_of(session, ids[0]).status = "pending"              # its check is running again
+    session.commit()
+    view = similarity.cohort_view(session, people["gv"], assignment.id, min_score=0.2)
+    assert view.unchecked == 1 and {(p["a"], p["b"]) for p in view.pairs} == {(ids[1], ids[0])}

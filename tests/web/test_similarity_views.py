@@ -168,6 +168,12 @@ def test_lecturer_cohort_page_ranks_the_copier_first_and_shows_the_cluster(app, 
     assert f'href="/similarity/essays/{copier}"' in page
     assert signed_in(app, "admin1").get(f"/similarity/assignments/{assignment_id}").status_code == 200
     assert lecturer.get(f"/similarity/essays/{copier}").status_code == 200
+    assert 'data-test="unchecked"' not in page
+    report = session.query(m.SimilarityReport).filter_by(essay_id=first).one()
+    report.status = "failed"
+    session.commit()
+    page = html.unescape(lecturer.get(f"/similarity/assignments/{assignment_id}").text)
+    assert "1 bài chưa có kết quả kiểm tra (đang kiểm tra hoặc bị lỗi)" in page
 
 
 def test_threshold_is_a_form_field(app, session, pair):
