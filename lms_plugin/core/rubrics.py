@@ -7,7 +7,16 @@ from .scenarios import Problem
 
 
 class RubricError(ValueError):
-    """Selections that do not fit the rubric (unknown criterion, missing one, a level it lacks)."""
+    """Selections that do not fit the rubric.
+
+    ``reason`` (``unknown_criteria``, ``not_a_level``, ``missing``, ``comment_required``) and
+    ``details`` let adapters word it for people; the message is for logs and tests.
+    """
+
+    def __init__(self, reason: str, message: str, **details):
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -92,12 +101,13 @@ class Rubric:
         """Every selection names a criterion of this rubric and one of its levels (some may be missing)."""
         unknown = sorted(set(selections) - {c.id for c in self.criteria})
         if unknown:
-            raise RubricError(f"unknown criteria: {', '.join(unknown)}")
+            raise RubricError("unknown_criteria", f"unknown criteria: {', '.join(unknown)}", criteria=unknown)
         for criterion_id, points in selections.items():
             criterion = self.criterion(criterion_id)
             if criterion.level(float(points)) is None:
                 allowed = ", ".join(f"{lv.points:g}" for lv in criterion.levels)
-                raise RubricError(f"{criterion_id}: {float(points):g} is not a level (allowed: {allowed})")
+                raise RubricError("not_a_level", f"{criterion_id}: {float(points):g} is not a level (allowed: {allowed})",
+                                  criterion=criterion_id, points=float(points), allowed=allowed)
 
     def score(self, selections: dict[str, float], comments: dict[str, str] | None = None) -> RubricScore:
         """Score one examiner's level selections.
@@ -109,14 +119,15 @@ class Rubric:
         self.check_levels(selections)
         missing = [c.id for c in self.criteria if c.id not in selections]
         if missing:
-            raise RubricError(f"no level chosen for: {', '.join(missing)}")
+            raise RubricError("missing", f"no level chosen for: {', '.join(missing)}", criteria=missing)
         total_weight = sum(c.weight for c in self.criteria)
         parts = []
         for criterion in self.criteria:
             points = float(selections[criterion.id])
             comment = (comments.get(criterion.id) or "").strip()
             if self.feedback == "required" and not comment:
-                raise RubricError(f"{criterion.id}: this rubric requires a comment on every criterion")
+                raise RubricError("comment_required", f"{criterion.id}: this rubric requires a comment on every criterion",
+                                  criterion=criterion.id)
             weighted = self.scale * criterion.weight / total_weight * points / criterion.max_points
             parts.append(CriterionScore(criterion.id, points, criterion.max_points, weighted, comment))
         total = round(sum(p.weighted for p in parts), 2)

@@ -95,6 +95,25 @@ def my_grade(session: Session, examiner: m.User, essay_id: int) -> m.Grade:
     return grade
 
 
+def _refused(exc: RubricError, rubric: Rubric) -> Invalid:
+    """The rubric's objection in words for the examiner, criteria by their titles; the core's text stays in
+    ``fields``."""
+    fields = {"scores": [str(exc)]}
+    d = exc.details
+
+    def titles(ids) -> str:
+        return ", ".join(rubric.criterion(i).title if rubric.criterion(i) else i for i in ids)
+    if exc.reason == "missing":
+        return Invalid("Chưa chọn mức điểm cho: %(names)s", fields, names=titles(d["criteria"]))
+    if exc.reason == "comment_required":
+        return Invalid("Phiếu chấm này yêu cầu nhận xét cho mọi tiêu chí; còn thiếu ở: %(names)s", fields,
+                       names=titles([d["criterion"]]))
+    if exc.reason == "not_a_level":
+        return Invalid("Tiêu chí %(name)s không có mức %(points)s điểm (các mức: %(allowed)s)", fields,
+                       name=titles([d["criterion"]]), points=f"{d['points']:g}", allowed=d["allowed"])
+    return Invalid("Phiếu chấm không có tiêu chí: %(ids)s", fields, ids=", ".join(d["criteria"]))
+
+
 def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[str, float],
                 comments: dict[str, str] | None = None, comment: str = "", final: bool = False, *,
                 threshold: float = DEFAULT_THRESHOLD, now: datetime | None = None) -> GradeOutcome:
@@ -108,7 +127,7 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
         rubric.check_levels(scores)
         judged = rubric.score(scores, comments) if final or _complete(rubric, scores, comments) else None
     except RubricError as exc:
-        raise Invalid(str(exc), {"scores": [str(exc)]}) from None
+        raise _refused(exc, rubric) from None
     # A draft may be partial: it keeps the selections and has a total once every criterion has a level.
     grade.scores = {k: float(v) for k, v in scores.items()}
     grade.total = judged.total if judged else None

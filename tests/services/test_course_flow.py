@@ -165,8 +165,11 @@ def test_an_examiner_may_save_a_partial_draft_but_not_finalise_it(session, cours
     receipt = essays.submit_essay(session, people["hv1"], assignment.id, ESSAY)
     draft = grading.grade_essay(session, people["gk1"], receipt.id, {}, comment="Đọc lần một")
     assert draft.total is None and draft.result_status == "awaiting_marks"
-    with pytest.raises(Invalid, match="no level chosen"):
+    with pytest.raises(Invalid, match="^Chưa chọn mức điểm cho: Phân tích$"):
         grading.grade_essay(session, people["gk1"], receipt.id, {}, final=True)
-    with pytest.raises(Invalid, match="not a level"):
+    with pytest.raises(Invalid, match=r"^Tiêu chí Phân tích không có mức 1\.5 điểm \(các mức: 0, 2\)$"):
         grading.grade_essay(session, people["gk1"], receipt.id, {"phan-tich": 1.5})
+    with pytest.raises(Invalid, match="^Phiếu chấm không có tiêu chí: sang-tao$") as refused:
+        grading.grade_essay(session, people["gk1"], receipt.id, {"sang-tao": 2})
+    assert refused.value.fields == {"scores": ["unknown criteria: sang-tao"]}
     assert grading.grade_essay(session, people["gk1"], receipt.id, {"phan-tich": 2}).total == 10

@@ -111,6 +111,14 @@ def test_the_course_by_token(client, demo, session):
         item = next(i for i in queue.json["items"] if i["essay_id"] == essay_id)
         assert item["assignment_id"] == aid and read.json["body"] == ESSAY
         scores, comments = scores_for(item["rubric"], drop)
+        if examiner == "examiner1":       # the shipped rubric asks for a comment on every criterion
+            first = item["rubric"]["criteria"][0]["title"]
+            bare = client.post(f"{API}/essays/{essay_id}/grades", headers=auth, json={"scores": scores, "final": True})
+            assert bare.status_code == 422
+            assert bare.json["error"] == f"Phiếu chấm này yêu cầu nhận xét cho mọi tiêu chí; còn thiếu ở: {first}"
+            english = client.post(f"{API}/essays/{essay_id}/grades?lang=en", headers=auth,
+                                  json={"scores": scores, "final": True})
+            assert english.json["error"].startswith("This rubric asks for a comment on every criterion")
         graded = client.post(f"{API}/essays/{essay_id}/grades", headers=auth,
                              json={"scores": scores, "comments": comments, "comment": "Bài viết tốt.",
                                    "final": True})
