@@ -168,31 +168,9 @@ class ReuseDetector:
         """All directed matches (a essay, b essay or reference) of the fitted
         cohort with ``score >= min_score``, plus paraphrase neighbours whose
         cosine reaches ``min_paraphrase``."""
-        index = self.index_
         n = len(self.ids_)
-        inst = index.cohort_instances(max_docs=self.df_limit_, max_repeats=self.max_repeats)
-        doc_a = index.entries.doc[inst.a].astype(np.int64)
-        pair_key = doc_a * n
-        pair_key += index.entries.doc[inst.b]
-        useful = self.kinds_[doc_a] == ESSAY  # a pair of references is no finding
-        del doc_a
-        if not useful.all():
-            inst = _take(inst, useful)
-            pair_key = pair_key[useful]
-        del useful
-        # min_shared counts distinct fingerprints: their first occurrences
-        first = (inst.rank_a == 0) & (inst.rank_b == 0)
-        keys, counts = np.unique(pair_key[first], return_counts=True)
-        del first
-        cand = keys[counts >= self.min_shared]
-        del keys, counts
-        pair = np.searchsorted(cand, pair_key)
-        chosen = cand[np.minimum(pair, max(cand.size - 1, 0))] == pair_key if cand.size else pair_key < 0
-        del pair_key
-        inst, pair = _take(inst, chosen), pair[chosen]
-        del chosen
+        inst, pair, cand = self._candidates(n)
         cand_a, cand_b = cand // n, cand % n
-
         forward, backward = self._aligned(pair, inst, cand_a, cand_b)
         back_ok = self.kinds_[cand_b] == ESSAY
 
@@ -204,25 +182,53 @@ class ReuseDetector:
         self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
         return self._matches(found)
 
+    def _candidates(self, n: int) -> tuple[Instances, np.ndarray, np.ndarray]:
+        """Shared fingerprints of the document pairs (an essay first) that share at least
+        ``min_shared`` distinct ones: the instances, each one's pair number, and the pairs'
+        keys ``a * n + b``, sorted.  On 100,000 essays each array holds millions of entries,
+        so each is let go as soon as it has served."""
+        index = self.index_
+        inst = index.cohort_instances(max_docs=self.df_limit_, max_repeats=self.max_repeats)
+        doc_a = index.entries.doc[inst.a].astype(np.int64)
+        pair_key = doc_a * n
+        pair_key += index.entries.doc[inst.b]
+        useful = self.kinds_[doc_a] == ESSAY  # a pair of references is no finding
+        del doc_a
+        if not useful.all():
+            inst, pair_key = _take(inst, useful), pair_key[useful]
+        del useful
+        # min_shared counts distinct fingerprints: their first occurrences
+        keys, counts = np.unique(pair_key[(inst.rank_a == 0) & (inst.rank_b == 0)], return_counts=True)
+        cand = keys[counts >= self.min_shared]
+        del keys, counts
+        pair = np.searchsorted(cand, pair_key)
+        chosen = cand[np.minimum(pair, max(cand.size - 1, 0))] == pair_key if cand.size else pair_key < 0
+        del pair_key
+        return _take(inst, chosen), pair[chosen], cand
+
     _ALIGN_CHUNK = 2_000_000  # shared fingerprints aligned at a time: bounds the memory of pairs()
 
     def _aligned(self, pair, inst: Instances, cand_a, cand_b):
-        """Scores and passages of every candidate pair, in both directions,
-        aligned a slice of pairs at a time."""
+        """Scores and passages of every candidate pair, (a, b) then (b, a), aligned a slice
+        of pairs at a time."""
         n_pairs = cand_a.size
         per_pair = np.cumsum(np.bincount(pair, minlength=n_pairs))
         cuts = np.searchsorted(per_pair, np.arange(self._ALIGN_CHUNK, per_pair[-1] if n_pairs else 0,
                                                    self._ALIGN_CHUNK))
-        bounds = np.unique(np.concatenate([[0], cuts, [n_pairs]]))
+        bounds = np.unique(np.concatenate([[0], cuts, [n_pairs]])).tolist()
         out = [(np.zeros(n_pairs), {}), (np.zeros(n_pairs), {})]
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            sel = np.flatnonzero((pair >= lo) & (pair < hi)) if bounds.size > 2 else slice(None)
-            p = pair[sel] - lo
-            a, b, ra, rb, rep = inst.a[sel], inst.b[sel], inst.rank_a[sel], inst.rank_b[sel], inst.repeated[sel]
-            for (scores, passages), args in zip(out, [(a, b, ra, rb, cand_a[lo:hi], cand_b[lo:hi]),
-                                                       (b, a, rb, ra, cand_b[lo:hi], cand_a[lo:hi])]):
-                entry_a, entry_b, rank_a, rank_b, doc_a, doc_b = args
-                part_scores, part_passages = self._directed(p, entry_a, entry_b, rank_a, rank_b, rep, doc_a, doc_b)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if len(bounds) > 2:
+                in_slice = (pair >= lo) & (pair < hi)
+                part, p = _take(inst, in_slice), pair[in_slice] - lo
+            else:
+                part, p = inst, pair
+            for (scores, passages), forward in zip(out, (True, False)):
+                a, b, rank_a, rank_b = ((part.a, part.b, part.rank_a, part.rank_b) if forward
+                                        else (part.b, part.a, part.rank_b, part.rank_a))
+                doc_a, doc_b = (cand_a, cand_b) if forward else (cand_b, cand_a)
+                part_scores, part_passages = self._directed(p, a, b, rank_a, rank_b, part.repeated,
+                                                            doc_a[lo:hi], doc_b[lo:hi])
                 scores[lo:hi] = part_scores
                 passages.update({k + lo: v for k, v in part_passages.items()})
         return out[0], out[1]
