@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import click
 
-from .services import accounts, cohorts
+from .services import accounts, audit, cohorts
 from .services.catalog import load_catalog
 from .services.content import import_catalog, latest_scenario_versions
 from .services.errors import ServiceError
@@ -153,15 +153,33 @@ def users_group() -> None:
 @click.option("--name", "display_name", default="")
 @click.option("--province", default="")
 @click.option("--commune", default="")
+@click.option("--temporary", is_flag=True, help="The owner must replace this password at the first sign-in.")
 @pass_ctx
-def users_add(ctx: Context, username, role, password, display_name, province, commune) -> None:
+def users_add(ctx: Context, username, role, password, display_name, province, commune, temporary) -> None:
     try:
         with ctx.session() as session:
-            accounts.create_user(session, username, role, password, display_name=display_name,
-                                 province=province, commune=commune)
+            user = accounts.create_user(session, username, role, password, display_name=display_name,
+                                        province=province, commune=commune)
+            user.must_change_password = temporary
     except ServiceError as exc:
         raise _fail(exc)
-    click.echo(f"added {role} {username}")
+    click.echo(f"added {role} {username}" + (" (password to be replaced at the first sign-in)" if temporary else ""))
+
+
+@users_group.command("reset-password")
+@click.argument("username")
+@pass_ctx
+def users_reset_password(ctx: Context, username) -> None:
+    """Print a new one-time password for USERNAME (e.g. the only organiser, locked out);
+    it must be replaced at the next sign-in."""
+    try:
+        with ctx.session() as session:
+            user = accounts.get_user(session, username)
+            password = accounts.give_initial_password(user)
+            audit.record(session, None, "account.password_reset", "user", user.id, via="cli")
+    except ServiceError as exc:
+        raise _fail(exc)
+    click.echo(f"{username}: {password}  (shown once; to be replaced at the next sign-in)")
 
 
 @main.group("cohorts")

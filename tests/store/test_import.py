@@ -93,3 +93,25 @@ def test_the_migrations_match_the_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
     assert diff == []
+
+
+def test_cli_adds_an_account_with_a_temporary_password_and_resets_a_lost_one(engine, session):
+    from sqlalchemy import select
+
+    from lms_plugin.services import accounts
+    from lms_plugin.store import models as m
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    added = runner.invoke(main, ["--database", url, "users", "add", "tochuc", "--role", "admin",
+                                 "--password", "mat-khau-tam-thoi", "--temporary"])
+    assert added.exit_code == 0 and "to be replaced at the first sign-in" in added.output
+    assert accounts.authenticate(session, "tochuc", "mat-khau-tam-thoi").must_change_password
+    reset = runner.invoke(main, ["--database", url, "users", "reset-password", "tochuc"])
+    assert reset.exit_code == 0, reset.output
+    given = reset.output.split(": ", 1)[1].split()[0]
+    session.expire_all()
+    assert accounts.authenticate(session, "tochuc", "mat-khau-tam-thoi") is None
+    assert accounts.authenticate(session, "tochuc", given).must_change_password
+    assert session.scalar(select(m.AuditEvent).where(m.AuditEvent.action == "account.password_reset"))
+    unknown = runner.invoke(main, ["--database", url, "users", "reset-password", "khong-co"])
+    assert unknown.exit_code == 1 and "khong-co" in unknown.output
