@@ -337,8 +337,8 @@ class ReuseDetector:
                 ignore: np.ndarray) -> QueryResult:
         e = self.index_.entries
         rank, mult = occurrences(fp.hash)
-        inst = self.index_.lookup(fp.hash, self.max_repeats, self.df_limit_)
-        keep = (mult[inst.a] <= self.max_repeats) & ~np.isin(e.doc[inst.b], ignore)
+        inst = self.index_.lookup(fp.hash, self.max_repeats, self.df_limit_, ignore)
+        keep = mult[inst.a] <= self.max_repeats
         qa, eb, rb = inst.a[keep], inst.b[keep], inst.rank_b[keep]
         ra = rank[qa]
         repeated = inst.repeated[keep] | (mult[qa] > 1)

@@ -191,13 +191,15 @@ class FingerprintIndex:
         gi, gj = np.concatenate(out_a), np.concatenate(out_b)
         return Instances(entry[gi], entry[gj], rank[gi], rank[gj], several[gi] | several[gj])
 
-    def lookup(self, hashes: np.ndarray, max_repeats: int, max_docs: int | None = None) -> Instances:
+    def lookup(self, hashes: np.ndarray, max_repeats: int, max_docs: int | None = None,
+               ignore: np.ndarray | None = None) -> Instances:
         """Postings of query fingerprints: (query index, entry) pairs, with
         the entry's rank among its document's occurrences of the fingerprint
         in ``rank_b`` (``repeated`` when there are several); documents
         holding it more than ``max_repeats`` times are left out.  A
         fingerprint held by more than ``max_docs`` documents gives only the
-        postings of its first and last holder, as in ``cohort_instances``."""
+        postings of its first and last holder, as in ``cohort_instances``,
+        chosen among the documents not in ``ignore``."""
         u_shift = np.uint64(self.shift)
         prefix = hashes >> u_shift
         ok = ~_member(self.stop, prefix)
@@ -221,6 +223,8 @@ class FingerprintIndex:
         new_run[1:] = (qi[1:] != qi[:-1]) | (doc[1:] != doc[:-1])
         mult, rank = _runs(new_run)
         keep = mult <= max_repeats
+        if ignore is not None and ignore.size:
+            keep &= ~np.isin(doc, ignore)
         qi, entry, doc, rank, several = qi[keep], entry[keep], doc[keep], rank[keep], mult[keep] > 1
         if max_docs is not None and qi.size:
             keep = _first_and_last_holders(qi, doc, max_docs)

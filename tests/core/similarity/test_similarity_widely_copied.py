@@ -51,3 +51,10 @@ def test_a_new_copy_is_found_against_the_fitted_cohort():
 def test_under_the_limit_every_pair_is_compared():
     found = {(m.a, m.b) for m in detector(max_postings=COPIES).fit(cohort()).pairs(0.1)}
     assert len(found) == COPIES * (COPIES - 1)
+
+
+def test_a_holder_s_own_report_names_the_first_and_last_of_the_others():
+    fitted = detector().fit(cohort())
+    for essay, expected in [("e5", {"e0", f"e{COPIES - 1}"}), ("e0", {"e1", f"e{COPIES - 1}"}),
+                            (f"e{COPIES - 1}", {"e0", f"e{COPIES - 2}"})]:
+        assert {m.b for m in fitted.report(essay).matches if m.score > 0.3} == expected, essay
