@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lms_plugin.services import accounts
 from lms_plugin.store import models as m
 from tests.web.conftest import PASSWORD, login
+from tests.web.test_admin import ROSTER_CSV, demo_cohort, post_roster
 
 NEW = "mật-khẩu-riêng-2026"
 
@@ -88,7 +89,6 @@ def test_a_reset_password_opens_only_the_password_form_until_it_is_replaced(clie
 
 
 def test_a_roster_import_makes_each_new_account_replace_its_password(client, demo, session):
-    from tests.web.test_admin import ROSTER_CSV, demo_cohort, post_roster
     login(client, "admin1")
     page = post_roster(client, demo_cohort(session, demo).id, "danh-sach.csv", ROSTER_CSV.encode("utf-8")).text
     password = re.search(r'data-test="created-sontv">.*?<code>(\w+)</code>', page, re.S).group(1)
