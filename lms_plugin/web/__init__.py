@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "GRADING_THRESHOLD": 1.5,             # gap between two marks that calls a third examiner
     "SIMILARITY_FLAG_SCORE": 0.25,        # share copied from one source shown as worth a look
     "SIMILARITY_SOURCES_SHOWN": 10,       # sources listed before "show all": a leaked text has hundreds
+    "SIMILARITY_ROWS_SHOWN": 200,         # essays, pairs, cluster members on the cohort page before "show all"
     "JOBS": "inline",                     # inline | celery
     "AUTOSAVE_SECONDS": 5,
     "DISCUSSION_POLL_SECONDS": 3,          # how often an open discussion asks for new posts

@@ -267,3 +267,19 @@ def test_a_long_list_of_sources_shows_the_first_ones_and_offers_all(app, session
     assert 'data-test="source-tab-2"' in chosen                 # the source being compared keeps its tab
     examiner_page = signed_in(app, "examiner1").get(f"/examiner/essays/{third}").text
     assert f'/examiner/essays/{third}?sources=all' in examiner_page   # the link stays on the marking page
+
+
+def test_the_cohort_page_shows_the_first_rows_and_offers_all(app, session, pair):
+    """A leaked text makes clusters and pair lists of hundreds; the page starts with the strongest."""
+    first, copier = pair
+    app.config["SIMILARITY_ROWS_SHOWN"] = 1
+    lecturer = signed_in(app, "lecturer1")
+    assignment_id = first_assignment(session).id
+    page = html.unescape(lecturer.get(f"/similarity/assignments/{assignment_id}?min=0.05").text)
+    assert len(re.findall(r'data-test="ranked-\d+"', page)) == 1 and len(re.findall(r'data-test="pair-', page)) == 1
+    assert page.count("Đang hiện 1 trên 2.") == 2 and "và 1 bài khác" in page
+    assert f"/similarity/assignments/{assignment_id}?min=0.05&amp;rows=all" in lecturer.get(
+        f"/similarity/assignments/{assignment_id}?min=0.05").text
+    everything = lecturer.get(f"/similarity/assignments/{assignment_id}?min=0.05&rows=all").text
+    assert len(re.findall(r'data-test="ranked-\d+"', everything)) == 2
+    assert len(re.findall(r'data-test="pair-', everything)) == 2 and 'data-test="rows-more"' not in everything
