@@ -39,18 +39,29 @@ def scenario_text(assignment: m.Assignment) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def latest_essays(session: Session, course_id: int) -> list[m.Essay]:
-    """The newest version of every essay written in any cohort of the course."""
+def _latest(course_id: int):
+    """The newest version of every essay written in any cohort of the course, as a query."""
     newest = (select(m.Essay.assignment_id, m.Essay.user_id, func.max(m.Essay.version).label("v"))
               .group_by(m.Essay.assignment_id, m.Essay.user_id).subquery())
-    return list(session.scalars(
-        select(m.Essay)
-        .join(newest, (newest.c.assignment_id == m.Essay.assignment_id) & (newest.c.user_id == m.Essay.user_id)
-              & (newest.c.v == m.Essay.version))
-        .join(m.Assignment, m.Assignment.id == m.Essay.assignment_id)
-        .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
-        .where(m.Cohort.course_id == course_id)
-        .order_by(m.Essay.id)))
+    return (select(m.Essay)
+            .join(newest, (newest.c.assignment_id == m.Essay.assignment_id) & (newest.c.user_id == m.Essay.user_id)
+                  & (newest.c.v == m.Essay.version))
+            .join(m.Assignment, m.Assignment.id == m.Essay.assignment_id)
+            .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
+            .where(m.Cohort.course_id == course_id))
+
+
+def latest_essays(session: Session, course_id: int, after_id: int | None = None) -> list[m.Essay]:
+    """The newest version of every essay of the course; with ``after_id``, only those with a larger id
+    (the ones a course index does not hold yet)."""
+    query = _latest(course_id)
+    if after_id is not None:
+        query = query.where(m.Essay.id > after_id)
+    return list(session.scalars(query.order_by(m.Essay.id)))
+
+
+def count_latest_essays(session: Session, course_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(_latest(course_id).subquery()))
 
 
 @dataclass(frozen=True)
@@ -71,10 +82,11 @@ def _course_texts(session: Session, course_id: int) -> tuple[list, list, dict]:
     return references, exclude, titles
 
 
-def gather_sources(session: Session, essay: m.Essay) -> Sources:
-    """What one essay is compared with: the course's essays by others, its references; its scenario never counts."""
+def gather_sources(session: Session, essay: m.Essay, after_id: int | None = None) -> Sources:
+    """What one essay is compared with: the course's essays by others (with ``after_id``, only the newer
+    ones), its references; its scenario never counts."""
     course_id = essay.assignment.cohort.course_id
-    essays = [e for e in latest_essays(session, course_id) if e.user_id != essay.user_id]
+    essays = [e for e in latest_essays(session, course_id, after_id) if e.user_id != essay.user_id]
     references, exclude, titles = _course_texts(session, course_id)
     exclude.append(("scenario", scenario_text(essay.assignment)))
     return Sources([(f"essay-{e.id}", e.body) for e in essays + [essay]], references, exclude, titles)
@@ -125,8 +137,7 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
         or m.SimilarityReport(essay_id=essay_id)
     session.add(report)
     try:
-        sources = gather_sources(session, essay)
-        result = _judge(session, essay, sources, params)
+        result, sources = _judge(session, essay, params)
     except Exception as exc:   # the report says it failed; the essay itself is untouched
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(timezone.utc)
@@ -143,23 +154,25 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
     return {"essay_id": essay_id, "status": "done", "score": report.score}
 
 
-def _judge(session: Session, essay: m.Essay, sources: Sources, params: dict[str, Any]) -> QueryResult:
-    """With a course index: query it and fit only newer essays; without: fit every source."""
+def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[QueryResult, Sources]:
+    """With a course index: query it and fit only the essays it does not hold (read from the database
+    alone, so a check on a national course does not load every essay); without: fit every source."""
     course_id = essay.assignment.cohort.course_id
     key = f"essay-{essay.id}"
     index = similarity_index.load(course_id)
+    sources = gather_sources(session, essay, after_id=index.last_essay_id if index else None)
     if index is None:
         result = detector(**params).fit(sources.essays, exclude=sources.exclude,
                                         references=sources.references).report(key)
     else:
         from_index = index.detector.query(essay.body, ignore=similarity_index.indexed_essay_keys(session, essay))
-        newer = [(k, text) for k, text in sources.essays if int(k.split("-")[1]) > index.last_essay_id and k != key]
+        newer = [(k, text) for k, text in sources.essays if k != key]
         from_newer = (detector(**params).fit(newer + [(key, essay.body)], exclude=sources.exclude).report(key)
                       if newer else QueryResult(0.0, (), ()))
         result = similarity_index.merge(essay.body, from_index, from_newer)
-    if similarity_index.needs_rebuild(index, len(sources.essays)):
+    if similarity_index.needs_rebuild(index, count_latest_essays(session, course_id)):
         jobs.defer(session, similarity_index.REBUILD, course_id=course_id)
-    return result
+    return result, sources
 
 
 def request_check(session: Session, essay: m.Essay) -> None:

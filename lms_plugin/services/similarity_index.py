@@ -118,11 +118,6 @@ def merge(text: str, *results: QueryResult) -> QueryResult:
                        matches)
 
 
-def recent_essays(session: Session, course_id: int, after_id: int) -> list[m.Essay]:
-    from .similarity import latest_essays
-    return [e for e in latest_essays(session, course_id) if e.id > after_id]
-
-
 def indexed_essay_keys(session: Session, essay: m.Essay) -> list[str]:
     """The author's own essays, which never count as sources of each other."""
     return [f"essay-{e.id}" for e in session.scalars(select(m.Essay).where(m.Essay.user_id == essay.user_id))]

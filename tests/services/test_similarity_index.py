@@ -57,6 +57,24 @@ def test_the_index_is_built_when_the_course_grows_and_checks_use_it(session, cou
     assert report(session, copier).score > 0.9
 
 
+def test_a_check_through_the_index_reads_only_the_essays_it_does_not_hold(session, course, monkeypatch):
+    people, assignment = course
+    for person, text in zip(people, [LAND, DATA, FLOOD]):
+        submit(session, person, assignment, text)
+    index = similarity_index.load(assignment.cohort.course_id)
+    read = []
+    original = similarity.latest_essays
+
+    def recording(session, course_id, after_id=None):
+        rows = original(session, course_id, after_id)
+        read.extend(e.id for e in rows)
+        return rows
+    monkeypatch.setattr(similarity, "latest_essays", recording)
+    copier = submit(session, people[3], assignment, "Tóm lại: " + LAND)
+    assert read and min(read) > index.last_essay_id          # no essay the index holds is loaded again
+    assert {s["id"] for s in report(session, copier).sources} >= {index.last_essay_id - 2}
+
+
 def test_a_check_through_the_index_agrees_with_a_full_refit(session, course, monkeypatch):
     people, assignment = course
     for person, text in zip(people, [LAND + " " + BUDGET, DATA, FLOOD]):
