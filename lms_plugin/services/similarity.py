@@ -231,7 +231,8 @@ def cohort_view(session: Session, user: m.User, assignment_id: int, min_score: f
     assignment = session.get(m.Assignment, assignment_id)
     if assignment is None:
         raise NotFound("Không tìm thấy bài được giao")
-    ids = {e.id for e in latest_essays(session, assignment.cohort.course_id) if e.assignment_id == assignment_id}
+    latest = _latest(assignment.cohort.course_id).where(m.Essay.assignment_id == assignment_id).subquery()
+    ids = set(session.scalars(select(latest.c.id)))
     reports = session.scalars(select(m.SimilarityReport).join(m.Essay, m.Essay.id == m.SimilarityReport.essay_id)
                               .where(m.Essay.assignment_id == assignment_id, m.SimilarityReport.status == "done"))
     pairs, checked = [], set()
