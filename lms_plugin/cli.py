@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import click
 
-from .services import accounts, audit, cohorts
+from .services import accounts, cohorts
 from .services.catalog import load_catalog
 from .services.content import import_catalog, latest_scenario_versions
 from .services.errors import ServiceError
@@ -174,9 +174,7 @@ def users_reset_password(ctx: Context, username) -> None:
     it must be replaced at the next sign-in."""
     try:
         with ctx.session() as session:
-            user = accounts.get_user(session, username)
-            password = accounts.give_initial_password(user)
-            audit.record(session, None, "account.password_reset", "user", user.id, via="cli")
+            _user, password = accounts.reset_password(session, None, accounts.get_user(session, username).id)
     except ServiceError as exc:
         raise _fail(exc)
     click.echo(f"{username}: {password}  (shown once; to be replaced at the next sign-in)")

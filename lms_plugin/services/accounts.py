@@ -72,15 +72,17 @@ def give_initial_password(user: m.User) -> str:
     return password
 
 
-def reset_password(session: Session, actor: m.User, user_id: int) -> tuple[m.User, str]:
-    """An organiser gives someone who lost their password a new one, to be replaced at sign-in."""
-    if actor.role != "admin":
+def reset_password(session: Session, actor: m.User | None, user_id: int) -> tuple[m.User, str]:
+    """An organiser gives someone who lost their password a new one, to be replaced at sign-in.
+    ``actor`` None: the operator at the server's console (``caselab users reset-password``)."""
+    if actor is not None and actor.role != "admin":
         raise Forbidden("Chỉ người tổ chức lớp được cấp lại mật khẩu")
     user = session.get(m.User, user_id)
     if user is None:
         raise NotFound("Không có tài khoản này")
     password = give_initial_password(user)
-    audit.record(session, actor.id, "account.password_reset", "user", user.id)
+    audit.record(session, actor.id if actor else None, "account.password_reset", "user", user.id,
+                 via="web" if actor else "cli")
     return user, password
 
 
