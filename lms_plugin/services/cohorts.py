@@ -107,24 +107,11 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
 
 
 def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -> None:
+    """Put an examiner in the assignment's pool; rounds waiting for an examiner go to them at once."""
     if examiner.role != "examiner":
         raise Invalid("'%(name)s' không phải giám khảo", name=examiner.username)
-    exists = session.scalar(select(m.AssignmentExaminer).where(
-        m.AssignmentExaminer.assignment_id == assignment.id, m.AssignmentExaminer.examiner_id == examiner.id))
-    if exists is None:
-        session.add(m.AssignmentExaminer(assignment_id=assignment.id, examiner_id=examiner.id))
-        session.flush()
-    _hand_out_unmarked(session, assignment, examiner)
-
-
-def _hand_out_unmarked(session: Session, assignment: m.Assignment, examiner: m.User) -> None:
-    """Essays submitted while the pool had fewer than two examiners get the newcomer for a free round."""
-    for essay in session.scalars(select(m.Essay).where(m.Essay.assignment_id == assignment.id)):
-        rounds = {g.round: g.examiner_id for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id))}
-        free = [r for r in (1, 2) if r not in rounds]
-        if free and examiner.id not in rounds.values():
-            session.add(m.Grade(essay_id=essay.id, examiner_id=examiner.id, round=free[0]))
-    session.flush()
+    from .allocation import add_to_pool      # allocation reads assignments; this keeps the import one-way
+    add_to_pool(session, None, assignment.id, examiner.id)
 
 
 @dataclass(frozen=True)

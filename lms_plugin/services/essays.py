@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..core import essays as core
 from ..store import models as m
-from . import audit, similarity
+from . import allocation, audit, similarity
 from .cohorts import learner_assignment, require_open
 from .content import scenario_data
 from .errors import Conflict, Invalid, NotFound
@@ -82,17 +82,6 @@ def _draft_row(session: Session, user: m.User, assignment_id: int) -> m.EssayDra
         return session.scalar(query)
 
 
-def pick_examiners(session: Session, assignment: m.Assignment, count: int, exclude: set[int]) -> list[int]:
-    """The least-loaded examiners of the assignment's pool, so marking spreads evenly."""
-    pool = [row.examiner_id for row in session.scalars(
-        select(m.AssignmentExaminer).where(m.AssignmentExaminer.assignment_id == assignment.id)
-        .order_by(m.AssignmentExaminer.id))]
-    load = dict(session.execute(select(m.Grade.examiner_id, func.count()).where(m.Grade.finalised_at.is_(None))
-                                .group_by(m.Grade.examiner_id)).all())
-    free = [e for e in pool if e not in exclude]
-    return sorted(free, key=lambda e: (load.get(e, 0), pool.index(e)))[:count]
-
-
 def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, *,
                  now: datetime | None = None) -> Receipt:
     assignment, _ = learner_assignment(session, user, assignment_id)
@@ -109,16 +98,14 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
         raise Invalid("Bài có %(words)s chữ; tối đa cho phép %(n)s chữ",
                       {"body": ["too long"]}, words=check.words, n=spec.max_words)
     previous = session.scalar(select(func.max(m.Essay.version)).where(
-        m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id)) or 0
+        m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id, m.Essay.kind == "essay")) or 0
     if previous and assignment.grades_released_at is not None:
         raise Conflict("Điểm đã được công bố; không thể nộp lại bài")
     essay = m.Essay(assignment_id=assignment_id, user_id=user.id, version=previous + 1, body=body,
                     sha256=core.sha256(body), words=check.words, submitted_at=_now(now))
     session.add(essay)
     session.flush()
-    for round_, examiner in enumerate(pick_examiners(session, assignment, 2, set()), start=1):
-        session.add(m.Grade(essay_id=essay.id, examiner_id=examiner, round=round_))
-    session.add(m.EssayResult(essay_id=essay.id, status="awaiting_marks"))
+    allocation.open_submission(session, essay)
     similarity.request_check(session, essay)
     audit.record(session, user.id, "essay.submit", "essay", essay.id, sha256=essay.sha256, version=essay.version)
     session.flush()
@@ -126,7 +113,8 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
 
 
 def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:
-    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id)
+    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id,
+                                                m.Essay.kind == "essay")
                           .order_by(m.Essay.version.desc()).limit(1))
 
 
@@ -140,6 +128,9 @@ def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Ess
     if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch")
     if user.id == essay.user_id or user.role in ("lecturer", "admin"):
+        return essay, True
+    if essay.kind == "report" and session.scalar(select(m.Membership.id).where(
+            m.Membership.user_id == user.id, m.Membership.group_id == essay.group_id)):
         return essay, True
     if user.role == "examiner" and session.scalar(select(m.Grade).where(
             m.Grade.essay_id == essay.id, m.Grade.examiner_id == user.id)):

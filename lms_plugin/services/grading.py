@@ -12,14 +12,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..core.grading import DEFAULT_THRESHOLD, Mark, reconcile
+from ..core.allocation import APPEAL
+from ..core.grading import DEFAULT_THRESHOLD
 from ..core.rubrics import Rubric, RubricError
 from ..store import models as m
-from . import audit
-from .cohorts import get_assignment
+from . import allocation, appeals, audit, release as releases
 from .content import rubric_data, scenario_data
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .essays import pick_examiners
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class QueueItem:
     essay_id: int
     assignment_id: int
     round: int
+    kind: str                 # essay | report
     scenario_title: str
     words: int
     submitted_at: datetime
@@ -45,13 +45,21 @@ class GradeOutcome:
 
 @dataclass(frozen=True)
 class GradeReport:
-    """What the essay's author sees after release."""
+    """What the author (or the group, for a report) sees once the final mark is released: the mark, the
+    rubric's criteria with the examiners' comments, never an individual examiner's marks or name."""
     essay_id: int
+    kind: str
     status: str
     final: float | None
     scale: float
-    criteria: tuple[dict[str, Any], ...]    # id, title, points per marker, comments
+    criteria: tuple[dict[str, Any], ...]    # id, title, description, max_points, comments
     comments: tuple[str, ...]
+    annotations: tuple[dict[str, Any], ...]  # start, end, quote, comment: on the immutable text
+    released_at: datetime | None
+    corrected: bool
+    correction_reason: str
+    appeal: dict[str, Any] | None           # status, reason, outcome once released, previous
+    appeal_until: datetime | None           # an appeal may be filed until then (None: not any more)
 
 
 def rubric_view(rubric: Rubric) -> dict[str, Any]:
@@ -68,12 +76,22 @@ def essay_rubric(assignment: m.Assignment) -> Rubric:
     return rubric_data(assignment.essay_rubric_version)
 
 
+def rubric_for(essay: m.Essay) -> Rubric:
+    """The rubric the scenario names for this kind of submission (essay, or group report)."""
+    if essay.kind == "report":
+        if essay.assignment.report_rubric_version is None:
+            raise NotFound("Bài được giao này không có tiêu chí chấm báo cáo nhóm")
+        return rubric_data(essay.assignment.report_rubric_version)
+    return essay_rubric(essay.assignment)
+
+
 def _status(grade: m.Grade) -> str:
     return "final" if grade.finalised_at else ("draft" if grade.total is not None else "todo")
 
 
 def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
-    if examiner.role != "examiner":
+    """The rounds given to this person to mark (an examiner, or a chief examiner who took one)."""
+    if examiner.role not in allocation.MARKERS:
         raise Forbidden("Chỉ giám khảo được chấm bài")
     grades = session.scalars(select(m.Grade).where(m.Grade.examiner_id == examiner.id)
                              .order_by(m.Grade.finalised_at.is_not(None), m.Grade.id))
@@ -81,10 +99,10 @@ def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
     for grade in grades:
         essay = grade.essay
         assignment = essay.assignment
-        items.append(QueueItem(essay.id, assignment.id, grade.round,
+        items.append(QueueItem(essay.id, assignment.id, grade.round, essay.kind,
                                scenario_data(assignment.scenario_version).title, essay.words,
                                essay.submitted_at, _status(grade), grade.total,
-                               rubric_view(essay_rubric(assignment))))
+                               rubric_view(rubric_for(essay))))
     return items
 
 
@@ -121,7 +139,7 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
     grade = my_grade(session, examiner, essay_id)
     if grade.finalised_at is not None:
         raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
-    rubric = essay_rubric(grade.essay.assignment)
+    rubric = rubric_for(grade.essay)
     comments = {k: v.strip() for k, v in (comments or {}).items() if v and v.strip()}
     try:
         rubric.check_levels(scores)
@@ -137,7 +155,9 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
         grade.finalised_at = now
         audit.record(session, examiner.id, "grade.finalise", "essay", essay_id, round=grade.round, total=judged.total)
     session.flush()
-    result = update_result(session, grade.essay, threshold)
+    if final and grade.round == APPEAL:
+        appeals.decide(session, grade, now=now)
+    result = allocation.refresh(session, grade.essay, threshold)
     return GradeOutcome(grade.total, final, result.status, result.final)
 
 
@@ -147,51 +167,38 @@ def _complete(rubric: Rubric, scores: dict[str, float], comments: dict[str, str]
     return rubric.feedback != "required" or all(comments.get(c.id) for c in rubric.criteria)
 
 
-def update_result(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHOLD) -> m.EssayResult:
-    """Reconcile the finalised marks; call a third examiner when the first two disagree too much."""
-    grades = list(session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id)))
-    marks = [Mark(str(g.examiner_id), g.round, g.total) for g in grades if g.finalised_at is not None]
-    decided = reconcile(marks, threshold)
+def grade_for_author(session: Session, user: m.User, essay_id: int, *, now: datetime | None = None) -> GradeReport:
+    """Blind both ways: nothing of the marking shows until this submission's final mark is released."""
+    essay = session.get(m.Essay, essay_id)
+    if essay is None or not _may_read_as_author(session, user, essay):
+        raise NotFound("Không tìm thấy bài thu hoạch của bạn")
     result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
-    if result is None:
-        result = m.EssayResult(essay_id=essay.id, status=decided.status)
-        session.add(result)
-    result.status, result.final, result.gap, result.rule = decided.status, decided.final, decided.gap, decided.rule
-    result.updated_at = datetime.now(timezone.utc)
-    if decided.status == "needs_third" and not any(g.round == 3 for g in grades):
-        third = pick_examiners(session, essay.assignment, 1, {g.examiner_id for g in grades})
-        if third:
-            session.add(m.Grade(essay_id=essay.id, examiner_id=third[0], round=3))
-            audit.record(session, None, "grade.third_examiner", "essay", essay.id, examiner_id=third[0])
-    session.flush()
-    return result
+    if result is None or result.released_at is None or result.status != "final":
+        raise Forbidden("Điểm chưa được công bố")
+    rubric = rubric_for(essay)
+    grades = sorted((g for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id))
+                     if g.finalised_at is not None and g.round != APPEAL), key=lambda g: g.round)
+    criteria = tuple({"id": c.id, "title": c.title, "description": c.description, "max_points": c.max_points,
+                      "comments": [g.comments[c.id] for g in grades if g.comments.get(c.id)]}
+                     for c in rubric.criteria)
+    notes = session.scalars(select(m.GradeAnnotation).where(m.GradeAnnotation.grade_id.in_([g.id for g in grades]))
+                            .order_by(m.GradeAnnotation.start, m.GradeAnnotation.id))
+    appeal = appeals.view_for_author(session, essay)
+    return GradeReport(essay.id, essay.kind, result.status, result.final, rubric.scale, criteria,
+                       tuple(g.comment for g in grades if g.comment),
+                       tuple({"start": a.start, "end": a.end, "quote": a.quote, "comment": a.comment} for a in notes),
+                       result.released_at, result.corrected_at is not None, result.correction_reason or "",
+                       appeal, appeals.window_end(session, essay, result, now=now))
+
+
+def _may_read_as_author(session: Session, user: m.User, essay: m.Essay) -> bool:
+    """The author of an essay; for a group report, every member of the group."""
+    if essay.kind == "report":
+        return session.scalar(select(m.Membership.id).where(
+            m.Membership.user_id == user.id, m.Membership.group_id == essay.group_id)) is not None
+    return essay.user_id == user.id
 
 
 def release_grades(session: Session, user: m.User, assignment_id: int, *, now: datetime | None = None) -> int:
-    """Make final marks visible to their authors; returns how many essays have a final mark."""
-    if user.role not in ("lecturer", "admin"):
-        raise Forbidden("Chỉ giảng viên được công bố điểm")
-    assignment = get_assignment(session, assignment_id)
-    assignment.grades_released_at = now or datetime.now(timezone.utc)
-    audit.record(session, user.id, "grades.release", "assignment", assignment.id)
-    return session.scalar(select(func.count(m.EssayResult.id)).join(m.Essay, m.Essay.id == m.EssayResult.essay_id)
-                          .where(m.Essay.assignment_id == assignment_id, m.EssayResult.status == "final"))
-
-
-def grade_for_author(session: Session, user: m.User, essay_id: int) -> GradeReport:
-    essay = session.get(m.Essay, essay_id)
-    if essay is None or essay.user_id != user.id:
-        raise NotFound("Không tìm thấy bài thu hoạch của bạn")
-    if essay.assignment.grades_released_at is None:
-        raise Forbidden("Điểm chưa được công bố")
-    result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
-    rubric = essay_rubric(essay.assignment)
-    grades = sorted((g for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay.id))
-                     if g.finalised_at is not None), key=lambda g: g.round)
-    criteria = tuple({"id": c.id, "title": c.title, "max_points": c.max_points,
-                      "points": [g.scores.get(c.id) for g in grades],
-                      "comments": [g.comments[c.id] for g in grades if g.comments.get(c.id)]}
-                     for c in rubric.criteria)
-    status = result.status if result else "awaiting_marks"
-    return GradeReport(essay.id, status, result.final if result and status == "final" else None, rubric.scale,
-                       criteria, tuple(g.comment for g in grades if g.comment))
+    """Release every final mark of the assignment not yet released (see services/release.py)."""
+    return releases.release(session, user, assignment_id, now=now).released

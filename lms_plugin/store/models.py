@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
-                        Text, UniqueConstraint, false)
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -35,6 +35,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # set when someone else chose the password (roster import, reset): the owner replaces it first
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
@@ -162,7 +164,12 @@ class Assignment(Base):
     opens_at: Mapped[datetime | None] = mapped_column(Timestamp)
     closes_at: Mapped[datetime | None] = mapped_column(Timestamp)
     allow_retry: Mapped[bool] = mapped_column(Boolean, default=False)
-    grades_released_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    grades_released_at: Mapped[datetime | None] = mapped_column(Timestamp)   # the first release
+    # after the deadline: "refuse" submissions, or "accept_late" and flag them as late
+    late_policy: Mapped[str] = mapped_column(String(20), default="refuse", server_default="refuse")
+    # drafts never submitted by the deadline are submitted for their authors (flagged auto_submitted)
+    auto_submit_drafts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    appeal_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")  # after a mark's release
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     cohort: Mapped[Cohort] = relationship()
     scenario_version: Mapped[ScenarioVersion] = relationship()
@@ -171,13 +178,27 @@ class Assignment(Base):
 
 
 class AssignmentExaminer(Base):
-    """Examiners who mark this assignment's essays; rounds 1 and 2 go to the first two free ones."""
+    """The assignment's examiner pool: rounds go to the least-loaded present members."""
     __tablename__ = "assignment_examiners"
     __table_args__ = (UniqueConstraint("assignment_id", "examiner_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    absent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # gets no new work
     examiner: Mapped[User] = relationship()
+
+
+class AssignmentExtension(Base):
+    """A later deadline for one cadre of an assignment."""
+    __tablename__ = "assignment_extensions"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    closes_at: Mapped[datetime] = mapped_column(Timestamp)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Attempt(Base):
@@ -250,25 +271,35 @@ class EssayDraft(Base):
 
 
 class Essay(Base):
-    """A submission: stored exactly as sent, never updated; resubmitting adds a version."""
+    """A submission: stored exactly as sent, never updated; resubmitting adds a version.
+
+    ``kind`` "essay" is a cadre's bài thu hoạch; "report" is a group report as submitted (``group_id``;
+    ``user_id`` is the member who submitted it), marked through the same double-marking rules.
+    """
     __tablename__ = "essays"
-    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "version"),)
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "version", "kind", name="uq_essays_submission"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="essay", server_default="essay")
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     body: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     words: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())   # after the deadline
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a draft at the deadline
     assignment: Mapped[Assignment] = relationship()
     author: Mapped[User] = relationship()
 
 
 class Grade(Base):
-    """One examiner's marking of one essay in one round (1, 2, or 3 for a third examiner)."""
+    """One examiner's marking of one essay in one round: 1 and 2 blind double marking, 3 a third examiner,
+    4 the re-marking of an appeal (phúc khảo). A row names the examiner the round is waiting for."""
     __tablename__ = "grades"
-    __table_args__ = (UniqueConstraint("essay_id", "round"), UniqueConstraint("essay_id", "examiner_id"))
+    __table_args__ = (UniqueConstraint("essay_id", "round"), UniqueConstraint("essay_id", "examiner_id"),
+                      Index("ix_grades_examiner_open", "examiner_id", "finalised_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), index=True)
     examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -284,16 +315,68 @@ class Grade(Base):
 
 
 class EssayResult(Base):
-    """The reconciled mark of an essay once the double marking allows one."""
+    """Where the marking of one submission stands, kept up to date on every marking event so the
+    allocation page counts states without reading grades."""
     __tablename__ = "essay_results"
     id: Mapped[int] = mapped_column(primary_key=True)
     essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(20))      # awaiting_marks | needs_third | final
+    status: Mapped[str] = mapped_column(String(20), index=True)      # awaiting_marks | needs_third | final
+    marks_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")   # finalised of rounds 1-3
+    needs_examiner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     final: Mapped[float | None] = mapped_column(Float)
     gap: Mapped[float | None] = mapped_column(Float)
     rule: Mapped[str] = mapped_column(String(200), default="")
+    released_at: Mapped[datetime | None] = mapped_column(Timestamp)    # the author may see the final mark
+    corrected_at: Mapped[datetime | None] = mapped_column(Timestamp)   # a chief examiner's correction
+    correction_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     published_at: Mapped[datetime | None] = mapped_column(Timestamp)   # sent to the LMS
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class GradeAnnotation(Base):
+    """An examiner's comment on a passage: character offsets into the immutable essay body."""
+    __tablename__ = "grade_annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grade_id: Mapped[int] = mapped_column(ForeignKey("grades.id", ondelete="CASCADE"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    quote: Mapped[str] = mapped_column(Text)        # body[start:end], kept to show and to check
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Appeal(Base):
+    """A cadre's request for re-marking (phúc khảo) of a released mark; one per submission."""
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    # submitted -> assigned (an examiner re-marks) -> decided (outcome known) -> released (the cadre sees it)
+    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    previous_final: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[float | None] = mapped_column(Float)
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    released_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Notification(Base):
+    """Something a person should know: shown under the bell, mailed in a batch unless they opted out."""
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key"),
+                      Index("ix_notifications_unread", "user_id", "read_at"),
+                      Index("ix_notifications_unmailed", "emailed_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))   # to_mark | third_needed | deadline_soon | released | appeal_outcome …
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))   # the same event is told once
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    emailed_at: Mapped[datetime | None] = mapped_column(Timestamp)   # also set when no mail is to be sent
 
 
 class ReferenceText(Base):
