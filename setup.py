@@ -47,6 +47,7 @@ setup(
             "pytest>=8", "hypothesis>=6.100", "playwright>=1.50", "xblock-sdk>=0.14",
             "openedx-django-pyfs", "lazy", "datasketch>=1.6", "psycopg[binary]>=3.2",
             "celery>=5.4", "redis>=5.0", "gunicorn>=22", "openapi-spec-validator>=0.7",
+            "aiosmtpd>=1.4",
         ],
     },
     entry_points={

@@ -291,6 +291,41 @@ def demo(ctx: Context, password: str) -> None:
     click.echo(f"password: {password}")
 
 
+@main.command("tick")
+@pass_ctx
+def tick(ctx: Context) -> None:
+    """Periodic work, run every minute (cron or a systemd timer): deadline reminders, then notification mail.
+
+    Mail settings come from CASELAB_MAIL_SERVER, _PORT, _USERNAME, _PASSWORD, _USE_TLS, _SENDER and
+    CASELAB_BASE_URL (links in mails). Exits 1 when the mail server could not be used (rows wait).
+    """
+    import os
+
+    from .services.mailer import MailSettings, send_pending
+    from .services.notifications import remind_deadlines
+    try:
+        settings = MailSettings.from_mapping({key.removeprefix("CASELAB_"): value
+                                              for key, value in os.environ.items() if key.startswith("CASELAB_")})
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    now = datetime.now(timezone.utc)
+    # Reminders commit before any mail goes out: a slow SMTP server must not hold the store's
+    # write lock (SQLite) while cadres submit, and a failed mail run never loses a reminder.
+    with ctx.session() as session:
+        reminded = remind_deadlines(session, now)
+    with ctx.session() as session:
+        run = send_pending(session, settings, now)
+    click.echo(f"deadline reminders: {reminded}")
+    if not settings.configured:
+        click.echo(f"mail: off (no CASELAB_MAIL_SERVER); {run.waiting} person(s) waiting")
+        return
+    click.echo(f"mail: {run.sent} sent, {run.skipped} with mail off or no address, {run.refused} refused, "
+               f"{run.waiting} person(s) waiting")
+    if run.error:
+        click.echo(f"mail server error: {run.error}", err=True)
+        sys.exit(1)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -86,6 +86,32 @@ def find_section(body: str, title: str) -> Section | None:
     return None
 
 
+def same_heading(a: str, b: str) -> bool:
+    """Whether two heading titles are the same, whatever the case, punctuation or Markdown marks."""
+    return bool(_fold(a)) and _fold(a) == _fold(b)
+
+
+def outline(sections: tuple[str, ...] | list[str], recommendations_section: str | None = None) -> str:
+    """What an empty essay starts from: the scenario's headings as Markdown, else the recommendations one."""
+    headings = list(sections) or ([recommendations_section] if recommendations_section else [])
+    return "".join(f"## {h.strip()}\n\n\n" for h in headings)
+
+
+def content_words(body: str) -> int:
+    """Words outside heading lines: an outline never filled in has none."""
+    return sum(count_words(line) for line in body.splitlines() if _heading_title(line) is None)
+
+
+def recommendations_problem(body: str, title: str | None) -> str | None:
+    """"missing" when no heading names ``title``, "empty" when its section has no words, else None."""
+    if not title:
+        return None
+    section = find_section(body, title)
+    if section is None:
+        return "missing"
+    return "empty" if count_words(section.text_of(body)) == 0 else None
+
+
 @dataclass(frozen=True)
 class WordCheck:
     words: int

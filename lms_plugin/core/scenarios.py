@@ -55,6 +55,10 @@ class EssaySpec:
     min_words: int = 0
     max_words: int | None = None
     recommendations_section: str | None = None
+    # the headings the editor starts from (Markdown "## ..."); none: the recommendations heading alone
+    sections: tuple[str, ...] = ()
+    # a submission without the recommendations section (or with it empty): "refuse" it, or "warn" and accept
+    recommendations_check: str = "refuse"
 
 
 @dataclass(frozen=True)

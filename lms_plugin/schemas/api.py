@@ -60,6 +60,24 @@ class EssayBodySchema(_Body):
     body = fields.String(required=True, metadata={"description": "Plain text, stored exactly as sent."})
 
 
+class AnnotationRequestSchema(_Body):
+    """An inline comment on a passage of the essay."""
+    start = fields.Integer(required=True, validate=validate.Range(min=0),
+                           metadata={"description": "Offset of the passage in the essay body, in Unicode code "
+                                                    "points (as Python counts them; a character outside the BMP "
+                                                    "counts once)."})
+    end = fields.Integer(required=True, validate=validate.Range(min=1),
+                         metadata={"description": "Offset just after the passage (code points)."})
+    quote = fields.String(load_default=None, allow_none=True,
+                          metadata={"description": "The passage, body[start:end]; refused (422) when it differs."})
+    comment = fields.String(required=True, validate=validate.Length(max=5000))
+
+
+class AppealRequestSchema(_Body):
+    reason = fields.String(required=True, validate=validate.Length(max=5000),
+                           metadata={"description": "Why the author asks for a re-marking (phúc khảo)."})
+
+
 class GradeRequestSchema(_Body):
     scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
                          metadata={"description": "Criterion id → the points of the chosen level."})
@@ -197,6 +215,8 @@ class ReceiptSchema(Schema):
     submitted_at = UTCDateTime(required=True)
     sha256 = fields.String(required=True, metadata={"description": "SHA-256 of the UTF-8 body as stored."})
     words = fields.Integer(required=True)
+    late = fields.Boolean(metadata={"description": "Submitted after the deadline under the accept_late policy."})
+    auto_submitted = fields.Boolean(metadata={"description": "A draft submitted for its author at the deadline."})
 
 
 class AuthorSchema(Schema):
@@ -259,25 +279,76 @@ class GradeSavedSchema(Schema):
 class ReleaseSchema(Schema):
     assignment_id = fields.Integer(required=True)
     released_at = UTCDateTime(required=True)
-    final_marks = fields.Integer(required=True, metadata={"description": "Essays that have a final mark."})
+    final_marks = fields.Integer(required=True, metadata={"description": "Final marks released by this call."})
+    appeals = fields.Integer(metadata={"description": "Appeal outcomes released by this call."})
 
 
 class CriterionResultSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
+    description = fields.String(required=True)
     max_points = fields.Float(required=True)
-    points = fields.List(fields.Float(allow_none=True), required=True,
-                         metadata={"description": "Each finalised marker's points, in round order."})
-    comments = fields.List(fields.String(), required=True)
+    comments = fields.List(fields.String(), required=True,
+                           metadata={"description": "The examiners' comments, without their names or points."})
+
+
+class AnnotationSchema(Schema):
+    id = fields.Integer(required=True)
+    start = fields.Integer(required=True, metadata={"description": "Code-point offset in the essay body."})
+    end = fields.Integer(required=True)
+    quote = fields.String(required=True, metadata={"description": "body[start:end]"})
+    comment = fields.String(required=True)
+
+
+class AnnotationListSchema(Schema):
+    annotations = fields.List(fields.Nested(AnnotationSchema), required=True,
+                              metadata={"description": "The caller's own comments, in the order of the text."})
+
+
+class ReleasedAnnotationSchema(Schema):
+    start = fields.Integer(required=True, metadata={"description": "Code-point offset in the essay body."})
+    end = fields.Integer(required=True)
+    quote = fields.String(required=True)
+    comment = fields.String(required=True)
+
+
+class _AuthorAppealStatus(fields.String):
+    """The author is told that the re-marking is under way until its outcome is released."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize("assigned" if value == "decided" else value, attr, obj, **kwargs)
+
+
+class AuthorAppealSchema(Schema):
+    status = _AuthorAppealStatus(required=True, validate=validate.OneOf(["submitted", "assigned", "released"]),
+                                 metadata={"description": "submitted; assigned (being re-marked); released "
+                                                          "(the outcome is known)."})
+    reason = fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+    previous = fields.Float(allow_none=True, required=True,
+                            metadata={"description": "The mark before the appeal, once the outcome is released."})
+    outcome = fields.Float(allow_none=True, required=True,
+                           metadata={"description": "The mark after the appeal, once released."})
 
 
 class GradeReportSchema(Schema):
+    """The author's grade once released: no examiner's name or points, ever."""
     essay_id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["essay", "report"]))
     status = fields.String(required=True, validate=validate.OneOf(["awaiting_marks", "needs_third", "final"]))
     final = fields.Float(allow_none=True, required=True)
     scale = fields.Float(required=True)
     criteria = fields.List(fields.Nested(CriterionResultSchema), required=True)
     comments = fields.List(fields.String(), required=True)
+    annotations = fields.List(fields.Nested(ReleasedAnnotationSchema), required=True,
+                              metadata={"description": "Inline comments on passages of the essay body."})
+    released_at = UTCDateTime(allow_none=True, required=True)
+    corrected = fields.Boolean(required=True, metadata={"description": "The final mark was changed after "
+                                                                     "marking (a correction or an appeal)."})
+    correction_reason = fields.String(required=True)
+    appeal = fields.Nested(AuthorAppealSchema, allow_none=True, required=True)
+    appeal_until = UTCDateTime(allow_none=True, required=True,
+                               metadata={"description": "An appeal may be filed until then; null: not (any more)."})
 
 
 class SimilaritySourceSchema(Schema):
@@ -300,3 +371,46 @@ class SimilarityReportSchema(Schema):
     paraphrase = fields.Float(allow_none=True, required=True)
     sources = fields.List(fields.Nested(SimilaritySourceSchema), required=True)
     finished_at = UTCDateTime(allow_none=True, required=True)
+
+
+# ---- assignments: deadlines, late work, extensions (staff) ------------------------------------
+
+_WHEN = "ISO 8601 with an offset, e.g. 2026-12-01T17:00:00+07:00."
+
+
+class AssignmentPatchSchema(_Body):
+    opens_at = fields.AwareDateTime(allow_none=True, metadata={"description": _WHEN + " null: open at once."})
+    closes_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": _WHEN + " null: no deadline. A later one reopens a closed assignment."})
+    late_policy = fields.String(validate=validate.OneOf(["refuse", "accept_late"]), metadata={
+        "description": "After the deadline: refuse essays, or accept them flagged as late."})
+    auto_submit_drafts = fields.Boolean(metadata={"description": "At the deadline, submit unsubmitted drafts."})
+    allow_retry = fields.Boolean()
+    appeal_days = fields.Integer(validate=validate.Range(min=0, max=365),
+                                 metadata={"description": "Days after a mark's release to ask for re-marking."})
+
+
+class ExtensionRequestSchema(_Body):
+    closes_at = fields.AwareDateTime(required=True, metadata={"description": "This cadre's deadline. " + _WHEN})
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class AssignmentSettingsSchema(Schema):
+    id = fields.Integer(required=True)
+    opens_at = UTCDateTime(allow_none=True, required=True)
+    closes_at = UTCDateTime(allow_none=True, required=True)
+    late_policy = fields.String(required=True)
+    auto_submit_drafts = fields.Boolean(required=True)
+    allow_retry = fields.Boolean(required=True)
+    appeal_days = fields.Integer(required=True)
+
+
+class ExtensionSchema(Schema):
+    user_id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    closes_at = UTCDateTime(required=True)
+    reason = fields.String(required=True)
+
+
+class ExtensionListSchema(Schema):
+    extensions = fields.List(fields.Nested(ExtensionSchema), required=True)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate
 
 from ..core.courses import Course, Topic
+from ..core.essays import same_heading
 from ..core.rubrics import Criterion, Level, Rubric
 from ..core.scenarios import Attachment, Choice, DiscussionSpec, EssaySpec, Scenario, Stage
 from ..sanitize import render_markdown
@@ -107,12 +108,23 @@ class EssaySpecSchema(_Base):
     min_words = fields.Integer(load_default=0, validate=validate.Range(min=0))
     max_words = fields.Integer(load_default=None, validate=validate.Range(min=1))
     recommendations_section = fields.String(load_default=None)
+    sections = fields.List(fields.String(validate=_TEXT), load_default=list)
+    recommendations_check = fields.String(load_default="refuse", validate=validate.OneOf(["refuse", "warn"]))
 
     @post_load
     def make(self, data, **kwargs):
         if data["max_words"] is not None and data["max_words"] < data["min_words"]:
             raise ValidationError("must not be below min_words", "max_words")
-        return EssaySpec(**data)
+        wanted = data["recommendations_section"]
+        if wanted and data["sections"] and not any(same_heading(h, wanted) for h in data["sections"]):
+            raise ValidationError(f"must include the recommendations_section '{wanted}'", "sections")
+        return EssaySpec(**{**data, "sections": tuple(data["sections"])})
+
+    @post_dump
+    def _default_check(self, data, **kwargs):
+        if data.get("recommendations_check") == "refuse":
+            data.pop("recommendations_check")
+        return data
 
 
 class ScenarioSchema(_Base):

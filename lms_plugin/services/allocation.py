@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..core.allocation import APPEAL, MarkingState, Round, choose_examiners, marking_state
@@ -97,13 +97,30 @@ def refresh(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHO
 
 def open_submission(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHOLD) -> m.EssayResult:
     """A new submission: rounds 1 and 2 go to the two least-loaded present pool members."""
+    _withdraw_superseded(session, essay)
     return refresh(session, essay, threshold)
+
+
+def _withdraw_superseded(session: Session, essay: m.Essay) -> None:
+    """A resubmission supersedes the earlier versions: only the latest is marked for the record, so their
+    unfinalised rounds leave the examiners' queues and they no longer wait for an examiner (finalised marks stay)."""
+    older = select(m.Essay.id).where(m.Essay.assignment_id == essay.assignment_id, m.Essay.kind == essay.kind,
+                                     _same_submitter(m.Essay.__table__.c, essay), m.Essay.version < essay.version)
+    for grade in session.scalars(select(m.Grade).where(m.Grade.essay_id.in_(older), m.Grade.finalised_at.is_(None))):
+        audit.record(session, None, "grade.withdraw", "essay", grade.essay_id, round=grade.round,
+                     examiner_id=grade.examiner_id, superseded_by=essay.id)
+        session.delete(grade)
+    for result in session.scalars(select(m.EssayResult).where(m.EssayResult.essay_id.in_(older),
+                                                              m.EssayResult.needs_examiner.is_(True))):
+        result.needs_examiner = False
+    session.flush()
 
 
 def staff_waiting(session: Session, assignment_id: int, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Give rounds that nobody holds to the pool as it is now; returns how many submissions changed."""
     waiting = session.scalars(select(m.Essay).join(m.EssayResult, m.EssayResult.essay_id == m.Essay.id)
-                              .where(m.Essay.assignment_id == assignment_id, m.EssayResult.needs_examiner.is_(True))
+                              .where(m.Essay.assignment_id == assignment_id, _is_latest(),
+                                     m.EssayResult.needs_examiner.is_(True))
                               .order_by(m.Essay.id))
     changed = 0
     for essay in waiting:
@@ -189,14 +206,19 @@ def add_to_pool(session: Session, actor: m.User, assignment_id: int, examiner_id
 
 def _release_open_rounds(session: Session, actor: m.User, assignment_id: int, examiner_id: int,
                          threshold: float) -> int:
-    """Hand the examiner's unfinalised rounds of this assignment to someone else (or to *needs an examiner*)."""
+    """Hand the examiner's unfinalised rounds of this assignment to someone else (or to *needs an examiner*).
+
+    An appeal's re-marking goes back to *needs an examiner* for the chief examiner to name someone again."""
     grades = list(session.scalars(select(m.Grade).join(m.Essay, m.Essay.id == m.Grade.essay_id).where(
-        m.Essay.assignment_id == assignment_id, m.Grade.examiner_id == examiner_id, m.Grade.finalised_at.is_(None),
-        m.Grade.round != APPEAL)))
+        m.Essay.assignment_id == assignment_id, m.Grade.examiner_id == examiner_id, m.Grade.finalised_at.is_(None))))
     for grade in grades:
         essay = grade.essay
         audit.record(session, actor.id, "grade.unassign", "essay", essay.id, round=grade.round,
                      examiner_id=examiner_id)
+        if grade.round == APPEAL:
+            appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay.id, m.Appeal.status == "assigned"))
+            if appeal is not None:
+                appeal.status = "submitted"
         session.delete(grade)
         session.flush()
         refresh(session, essay, threshold)
@@ -328,13 +350,22 @@ def _is_latest():
     """Only a submitter's latest version is marked for the record; older versions stay stored."""
     newer = m.Essay.__table__.alias("newer")
     return ~select(newer.c.id).where(and_(newer.c.assignment_id == m.Essay.assignment_id,
-                                          newer.c.user_id == m.Essay.user_id, newer.c.kind == m.Essay.kind,
+                                          _same_submitter(newer.c, m.Essay), newer.c.kind == m.Essay.kind,
                                           newer.c.version > m.Essay.version)).exists()
+
+
+def _same_submitter(columns, of):
+    """Versions of one submission: a cadre's essay, or a group's report (whichever member submitted it).
+    ``of`` is an essay, or the Essay class inside a query."""
+    if isinstance(of, m.Essay):
+        return columns.group_id == of.group_id if of.kind == "report" else columns.user_id == of.user_id
+    return or_(and_(of.kind == "report", columns.group_id == of.group_id),
+               and_(of.kind != "report", columns.user_id == of.user_id))
 
 
 def waiting_items(session: Session, assignment_id: int, limit: int = 200) -> tuple[list[WaitingItem], int]:
     query = (select(m.Essay, m.EssayResult).join(m.EssayResult, m.EssayResult.essay_id == m.Essay.id)
-             .where(m.Essay.assignment_id == assignment_id, m.EssayResult.needs_examiner.is_(True)))
+             .where(m.Essay.assignment_id == assignment_id, _is_latest(), m.EssayResult.needs_examiner.is_(True)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(m.Essay.submitted_at, m.Essay.id).limit(limit)).all()
     ids = [e.id for e, _ in rows]

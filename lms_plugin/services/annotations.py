@@ -73,3 +73,4 @@ def delete(session: Session, examiner: m.User, essay_id: int, annotation_id: int
         raise NotFound("Không tìm thấy nhận xét")
     session.delete(row)
     session.flush()
+    audit.record(session, examiner.id, "annotation.delete", "essay", essay_id, start=row.start, end=row.end)

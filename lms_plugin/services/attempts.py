@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..core.scenarios import DecisionError, PathScore, walk
 from ..store import models as m
 from ..units.case import stage_view
-from .cohorts import learner_assignment, require_open
+from .cohorts import learner_assignment, require_open_for
 from .content import scenario_data
 from .errors import Conflict, Invalid, NotFound
 
@@ -84,7 +84,7 @@ def start_attempt(session: Session, user: m.User, assignment_id: int, *, retry: 
         return _state(attempt, _replay(attempt))
     if attempt is not None and not assignment.allow_retry:
         raise Conflict("Giảng viên không cho phép làm lại tình huống này")
-    require_open(assignment, _now(now))
+    require_open_for(session, assignment, user, _now(now))
     scenario = scenario_data(assignment.scenario_version)
     attempt = m.Attempt(assignment_id=assignment.id, user_id=user.id,
                         number=(attempt.number + 1) if attempt else 1, decisions=[],
@@ -113,7 +113,7 @@ def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choic
     attempt = session.get(m.Attempt, attempt_id)
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("Không tìm thấy lượt làm bài")
-    require_open(attempt.assignment, _now(now))
+    require_open_for(session, attempt.assignment, user, _now(now))
     decisions = [tuple(d) for d in attempt.decisions] + [(stage_id, choice_id)]
     try:
         walked = walk(scenario_data(attempt.assignment.scenario_version), decisions)

@@ -5,9 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from ..store import models as m
+from . import audit
+from .accounts import STAFF
 from .content import latest_rubric_version, scenario_data
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -63,6 +66,13 @@ def add_member(session: Session, cohort: m.Cohort, user: m.User, group: m.Group 
     return member
 
 
+def cadres_of(session: Session, cohort_id: int) -> list[m.User]:
+    """The cohort's members, by name: whom a lecturer can give an extension."""
+    return list(session.scalars(select(m.User).join(m.Membership, m.Membership.user_id == m.User.id)
+                                .where(m.Membership.cohort_id == cohort_id)
+                                .order_by(m.User.display_name, m.User.username)))
+
+
 def membership(session: Session, user_id: int, cohort_id: int) -> m.Membership | None:
     return session.scalar(select(m.Membership).where(m.Membership.cohort_id == cohort_id,
                                                      m.Membership.user_id == user_id))
@@ -84,10 +94,10 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
         raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=scenario_slug, version=version)
     if opens_at and closes_at and closes_at <= opens_at:
         raise Invalid("Thời điểm đóng phải sau thời điểm mở", {"closes_at": ["before opening"]})
-    if session.scalar(select(m.Assignment.id).where(m.Assignment.cohort_id == cohort.id,
-                                                      m.Assignment.scenario_version_id == chosen.id)):
-        raise Conflict("Phiên bản %(version)s của tình huống '%(id)s' đã được giao cho lớp '%(cohort)s'",
-                       id=scenario_slug, version=chosen.number, cohort=cohort.name)
+    existing = session.scalar(select(m.Assignment.id).where(m.Assignment.cohort_id == cohort.id,
+                                                             m.Assignment.scenario_version_id == chosen.id))
+    if existing:
+        raise _already_assigned(scenario_slug, chosen.number, cohort.name, existing)
     data = scenario_data(chosen)
     rubric_versions = {}
     for key, spec in (("essay", data.essay), ("report", data.discussion)):
@@ -99,11 +109,24 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
         cohort_id=cohort.id, scenario_version_id=chosen.id, opens_at=opens_at, closes_at=closes_at,
         allow_retry=data.allow_retry if allow_retry is None else allow_retry,
         essay_rubric_version=rubric_versions.get("essay"), report_rubric_version=rubric_versions.get("report"))
-    session.add(assignment)
-    session.flush()
+    try:
+        with session.begin_nested():        # two lecturers assigning at once: the second is told, not a 500
+            session.add(assignment)
+    except IntegrityError:
+        existing = session.scalar(select(m.Assignment.id).where(m.Assignment.cohort_id == cohort.id,
+                                                                 m.Assignment.scenario_version_id == chosen.id))
+        raise _already_assigned(scenario_slug, chosen.number, cohort.name, existing) from None
     for examiner in examiners:
         add_examiner(session, assignment, examiner)
     return assignment
+
+
+def _already_assigned(slug: str, number: int, cohort: str, existing: int | None) -> Conflict:
+    """A version is assigned to a cohort once: say so, and point to the assignment to edit instead."""
+    return Conflict("Phiên bản %(version)s của tình huống '%(id)s' đã được giao cho lớp '%(cohort)s' "
+                    "(bài được giao số %(assignment)s). Không giao lại được: hãy sửa bài được giao đó "
+                    "(hạn nộp, gia hạn, cách nhận bài muộn).",
+                    {"assignment_id": [str(existing)]}, id=slug, version=number, cohort=cohort, assignment=existing)
 
 
 def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -> None:
@@ -118,6 +141,7 @@ def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -
 class Window:
     opens_at: datetime | None
     closes_at: datetime | None
+    extended: bool = False          # closes_at is this cadre's extension, not the assignment's deadline
 
     def state(self, now: datetime) -> str:
         if self.opens_at and now < self.opens_at:
@@ -147,12 +171,189 @@ def learner_assignment(session: Session, user: m.User, assignment_id: int) -> tu
     return assignment, member
 
 
-def require_open(assignment: m.Assignment, now: datetime) -> None:
-    state = window(assignment).state(now)
+def _refuse(state: str) -> None:
     if state == "not_open":
         raise Forbidden("Bài này chưa mở")
     if state == "closed":
         raise Forbidden("Bài này đã hết hạn")
+
+
+def require_open(assignment: m.Assignment, now: datetime) -> None:
+    """The assignment's own window; cadre-facing checks use ``require_open_for`` (extensions count)."""
+    _refuse(window(assignment).state(now))
+
+
+def extension_for(session: Session, assignment_id: int, user_id: int) -> m.AssignmentExtension | None:
+    return session.scalar(select(m.AssignmentExtension).where(m.AssignmentExtension.assignment_id == assignment_id,
+                                                              m.AssignmentExtension.user_id == user_id))
+
+
+def window_for(session: Session, assignment: m.Assignment, user: m.User) -> Window:
+    """The window one cadre works in: an extension moves their deadline later, never earlier."""
+    base = window(assignment)
+    extension = extension_for(session, assignment.id, user.id) if base.closes_at else None
+    if extension is None or _aware(extension.closes_at) <= base.closes_at:
+        return base
+    return Window(base.opens_at, _aware(extension.closes_at), extended=True)
+
+
+def require_open_for(session: Session, assignment: m.Assignment, user: m.User, now: datetime) -> None:
+    _refuse(window_for(session, assignment, user).state(now))
+
+
+def submission_state(session: Session, assignment: m.Assignment, user: m.User, now: datetime) -> str:
+    """For essays: "open", "late" (past this cadre's deadline, late work accepted and flagged),
+    "closed" or "not_open"."""
+    state = window_for(session, assignment, user).state(now)
+    if state == "closed" and assignment.late_policy == "accept_late":
+        return "late"
+    return state
+
+
+def require_submission_open(session: Session, assignment: m.Assignment, user: m.User, now: datetime) -> bool:
+    """Raises when the cadre may not save or submit their essay now; True when it would be late."""
+    state = submission_state(session, assignment, user, now)
+    _refuse(state)
+    return state == "late"
+
+
+# Changing an assignment as the course goes: every change is audited with its before and after values.
+
+LATE_POLICIES = ("refuse", "accept_late")
+EDITABLE = ("opens_at", "closes_at", "late_policy", "auto_submit_drafts", "allow_retry", "appeal_days")
+MAX_APPEAL_DAYS = 365
+
+
+def _require_staff(actor: m.User) -> None:
+    if actor is None or actor.role not in STAFF:
+        raise Forbidden("Chỉ giảng viên được sửa bài được giao")
+
+
+def _jsonable(value):
+    """For the audit log's JSON: datetimes as ISO 8601 in UTC, whatever zone the database answered in."""
+    return _aware(value).astimezone(timezone.utc).isoformat() if isinstance(value, datetime) else value
+
+
+def _checked(field: str, value):
+    if field in ("opens_at", "closes_at"):
+        if value is not None and not isinstance(value, datetime):
+            raise Invalid("Thời điểm không hợp lệ", {field: ["not a datetime"]})
+        return _aware(value).astimezone(timezone.utc) if value is not None else None
+    if field == "late_policy":
+        if value not in LATE_POLICIES:
+            raise Invalid("Cách xử lý bài nộp muộn phải là “refuse” (không nhận) hoặc “accept_late” "
+                          "(nhận và đánh dấu nộp muộn)", {field: ["unknown"]})
+        return value
+    if field == "appeal_days":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_APPEAL_DAYS:
+            raise Invalid("Thời hạn phúc khảo phải từ 0 đến %(n)s ngày", {field: ["out of range"]}, n=MAX_APPEAL_DAYS)
+        return value
+    if not isinstance(value, bool):
+        raise Invalid("Giá trị không hợp lệ", {field: ["not a boolean"]})
+    return value
+
+
+def update_assignment(session: Session, actor: m.User, assignment_id: int, *, now: datetime | None = None,
+                      **changes) -> m.Assignment:
+    """Change deadlines and rules; a closed assignment given a later deadline is audited as reopened."""
+    _require_staff(actor)
+    assignment = get_assignment(session, assignment_id)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise Invalid("Không sửa được mục: %(names)s", {name: ["unknown"] for name in unknown},
+                      names=", ".join(unknown))
+    wanted = {field: _checked(field, value) for field, value in changes.items()}
+    opens = wanted.get("opens_at", _aware(assignment.opens_at))
+    closes = wanted.get("closes_at", _aware(assignment.closes_at))
+    if opens and closes and closes <= opens:
+        raise Invalid("Thời điểm đóng phải sau thời điểm mở", {"closes_at": ["before opening"]})
+    now = now or datetime.now(timezone.utc)
+    was_closed = window(assignment).state(now) == "closed"
+    diff = {}
+    for field, value in wanted.items():
+        before = getattr(assignment, field)
+        if _jsonable(before) != _jsonable(value):
+            diff[field] = {"before": _jsonable(before), "after": _jsonable(value)}
+            setattr(assignment, field, value)
+    if not diff:
+        return assignment
+    reopened = was_closed and "closes_at" in diff and window(assignment).state(now) == "open"
+    audit.record(session, actor.id, "assignment.reopen" if reopened else "assignment.update", "assignment",
+                 assignment.id, **diff)
+    session.flush()
+    return assignment
+
+
+@dataclass(frozen=True)
+class ExtensionView:
+    user_id: int
+    username: str
+    name: str
+    closes_at: datetime
+    reason: str
+    granted_by: str | None
+    created_at: datetime
+
+
+def extensions(session: Session, actor: m.User, assignment_id: int) -> list[ExtensionView]:
+    _require_staff(actor)
+    get_assignment(session, assignment_id)
+    granter = aliased(m.User)
+    rows = session.execute(
+        select(m.AssignmentExtension, m.User, granter.username)
+        .join(m.User, m.User.id == m.AssignmentExtension.user_id)
+        .outerjoin(granter, granter.id == m.AssignmentExtension.granted_by_id)
+        .where(m.AssignmentExtension.assignment_id == assignment_id).order_by(m.User.username)).all()
+    return [ExtensionView(user.id, user.username, user.display_name, _aware(ext.closes_at), ext.reason, by,
+                          _aware(ext.created_at)) for ext, user, by in rows]
+
+
+def _cadre_of(session: Session, assignment: m.Assignment, user_id: int) -> m.User:
+    user = session.get(m.User, user_id)
+    if user is None or membership(session, user_id, assignment.cohort_id) is None:
+        raise NotFound("Học viên này không thuộc lớp được giao bài")
+    return user
+
+
+def grant_extension(session: Session, actor: m.User, assignment_id: int, user_id: int, closes_at: datetime,
+                    reason: str = "") -> ExtensionView:
+    """Give one cadre a later deadline (or change theirs); the reason is kept in the audit log."""
+    _require_staff(actor)
+    assignment = get_assignment(session, assignment_id)
+    user = _cadre_of(session, assignment, user_id)
+    if not isinstance(closes_at, datetime):
+        raise Invalid("Hãy nhập hạn mới", {"closes_at": ["required"]})
+    closes_at = _aware(closes_at).astimezone(timezone.utc)
+    reason = (reason or "").strip()[:500]
+    if assignment.closes_at is None:
+        raise Invalid("Bài này không có hạn chót nên không cần gia hạn", {"closes_at": ["no deadline"]})
+    if closes_at <= _aware(assignment.closes_at):
+        raise Invalid("Hạn gia hạn phải sau hạn chót chung của bài", {"closes_at": ["not later"]})
+    extension = extension_for(session, assignment_id, user_id)
+    before = _jsonable(extension.closes_at) if extension else None
+    if extension is None:
+        extension = m.AssignmentExtension(assignment_id=assignment_id, user_id=user_id, closes_at=closes_at)
+        session.add(extension)
+    extension.closes_at, extension.reason, extension.granted_by_id = closes_at, reason, actor.id
+    audit.record(session, actor.id, "assignment.extension.grant", "assignment", assignment_id, user_id=user_id,
+                 username=user.username, closes_at={"before": before, "after": _jsonable(closes_at)}, reason=reason)
+    session.flush()
+    return ExtensionView(user.id, user.username, user.display_name, closes_at, reason, actor.username,
+                         _aware(extension.created_at) or datetime.now(timezone.utc))
+
+
+def revoke_extension(session: Session, actor: m.User, assignment_id: int, user_id: int) -> None:
+    _require_staff(actor)
+    get_assignment(session, assignment_id)
+    extension = extension_for(session, assignment_id, user_id)
+    if extension is None:
+        raise NotFound("Học viên này không có gia hạn")
+    user = session.get(m.User, user_id)
+    audit.record(session, actor.id, "assignment.extension.revoke", "assignment", assignment_id, user_id=user_id,
+                 username=user.username if user else None,
+                 closes_at={"before": _jsonable(extension.closes_at), "after": None}, reason=extension.reason)
+    session.delete(extension)
+    session.flush()
 
 
 def assignments_for(session: Session, user: m.User) -> list[tuple[m.Assignment, m.Membership]]:

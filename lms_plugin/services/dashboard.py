@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..store import models as m
 from .accounts import STAFF
-from .cohorts import assignments_for, get_assignment, learner_assignment, window
+from .cohorts import assignments_for, get_assignment, learner_assignment, window_for
 from .content import scenario_data
 from .errors import NotFound
 
@@ -47,7 +47,7 @@ class AssignmentCard:
 def _card(session: Session, user: m.User, assignment: m.Assignment, member: m.Membership,
           now: datetime) -> AssignmentCard:
     scenario = scenario_data(assignment.scenario_version)
-    window_ = window(assignment)
+    window_ = window_for(session, assignment, user)
     attempt = session.scalar(select(m.Attempt).where(m.Attempt.assignment_id == assignment.id,
                                                      m.Attempt.user_id == user.id)
                              .order_by(m.Attempt.number.desc()).limit(1))
@@ -63,7 +63,7 @@ def _card(session: Session, user: m.User, assignment: m.Assignment, member: m.Me
         report = session.scalar(select(m.GroupReport).where(m.GroupReport.assignment_id == assignment.id,
                                                             m.GroupReport.group_id == member.group_id))
     essay = session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment.id,
-                                                 m.Essay.user_id == user.id)
+                                                 m.Essay.user_id == user.id, m.Essay.kind == "essay")
                            .order_by(m.Essay.version.desc()).limit(1))
     spec = scenario.essay
     return AssignmentCard(

@@ -4,15 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..core.essays import sha256
+from ..core.essays import count_words, sha256
 from ..sanitize import clean_post, to_text
 from ..store import models as m
 from .accounts import STAFF
-from . import audit
-from .cohorts import get_assignment, learner_assignment, require_open
+from . import allocation, audit, grading
+from .cohorts import get_assignment, learner_assignment, require_open, require_open_for
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_POST_CHARS = 20_000
@@ -97,7 +97,7 @@ def post_message(session: Session, user: m.User, assignment_id: int, body: str, 
     if user.role in STAFF:
         raise Forbidden("Giảng viên điều hành thảo luận; chỉ thành viên nhóm được đăng bài")
     assignment, group = _group_of(session, user, assignment_id, None)
-    require_open(assignment, _now(now))
+    require_open_for(session, assignment, user, _now(now))
     if parent_id is not None:
         parent = session.get(m.Post, parent_id)
         if parent is None or parent.group_id != group or parent.assignment_id != assignment_id:
@@ -115,7 +115,7 @@ def edit_post(session: Session, user: m.User, post_id: int, body: str, *, now: d
         raise NotFound("Không tìm thấy bài đăng của bạn")
     if post.hidden_at is not None:
         raise Conflict("Không thể sửa bài đăng đã bị ẩn")
-    require_open(post_assignment(session, post), _now(now))
+    require_open_for(session, post_assignment(session, post), user, _now(now))
     post.edits.append(m.PostEdit(body=post.body, replaced_at=_now(now)))
     post.body, post.edited_at = _clean_body(body, MAX_POST_CHARS), _now(now)
     session.flush()
@@ -162,7 +162,7 @@ def save_group_report(session: Session, user: m.User, assignment_id: int, body: 
                       now: datetime | None = None) -> ReportView:
     """Co-editing: a save must name the revision it was based on, so nobody overwrites another's work unseen."""
     assignment, group = _group_of(session, user, assignment_id, None)
-    require_open(assignment, _now(now))
+    require_open_for(session, assignment, user, _now(now))
     report = _report(session, assignment_id, group)
     if report is not None and report.submitted_at is not None:
         raise Conflict("Báo cáo nhóm đã được nộp")
@@ -190,5 +190,47 @@ def submit_group_report(session: Session, user: m.User, assignment_id: int, *,
         raise Conflict("Báo cáo nhóm đã được nộp trước đó")
     report.submitted_at, report.submitted_by_id, report.sha256 = _now(now), user.id, sha256(report.body)
     audit.record(session, user.id, "group_report.submit", "group_report", report.id, sha256=report.sha256)
+    _open_report_submission(session, user, assignment, group, report)
     session.flush()
     return _report_view(session, report, assignment_id, group)
+
+
+def _open_report_submission(session: Session, user: m.User, assignment: m.Assignment, group_id: int,
+                            report: m.GroupReport) -> m.Essay | None:
+    """The submitted report becomes an immutable submission (kind "report") marked like an essay: two blind
+    examiners from the pool, with the rubric the scenario names for the report. Without one it is not marked.
+
+    A group submits once today (submitting locks the report); the version still counts the group's earlier
+    submissions so a later resubmission rule adds a version and only the latest is marked for the record.
+    """
+    if assignment.report_rubric_version_id is None:
+        return None
+    previous = session.scalar(select(func.max(m.Essay.version)).where(
+        m.Essay.assignment_id == assignment.id, m.Essay.kind == "report", m.Essay.group_id == group_id)) or 0
+    essay = m.Essay(assignment_id=assignment.id, user_id=user.id, kind="report", group_id=group_id,
+                    version=previous + 1, body=report.body, sha256=sha256(report.body),
+                    words=count_words(to_text(report.body)), submitted_at=report.submitted_at)
+    session.add(essay)
+    session.flush()
+    allocation.open_submission(session, essay)
+    audit.record(session, user.id, "report.submit", "essay", essay.id, sha256=essay.sha256, version=essay.version,
+                 group_id=group_id)
+    return essay
+
+
+def latest_report_submission(session: Session, assignment_id: int, group_id: int) -> m.Essay | None:
+    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.kind == "report",
+                                                m.Essay.group_id == group_id)
+                          .order_by(m.Essay.version.desc()).limit(1))
+
+
+def report_grade(session: Session, user: m.User, assignment_id: int) -> grading.GradeReport | None:
+    """The released mark of the group's report, as every member sees it; None until it is released."""
+    _, group = _group_of(session, user, assignment_id, None)
+    essay = latest_report_submission(session, assignment_id, group)
+    if essay is None:
+        return None
+    try:
+        return grading.grade_for_author(session, user, essay.id)
+    except Forbidden:           # submitted, not released yet: blind until then
+        return None

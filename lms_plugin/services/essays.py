@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from ..core import essays as core
 from ..store import models as m
 from . import allocation, audit, similarity
-from .cohorts import learner_assignment, require_open
+from .accounts import STAFF
+from .cohorts import get_assignment, learner_assignment, require_submission_open, submission_state, window_for
 from .content import scenario_data
-from .errors import Conflict, Invalid, NotFound
+from .errors import N_, Conflict, Forbidden, Invalid, NotFound
 
 MAX_ESSAY_CHARS = 200_000   # ~30,000 words: ten times the longest essay a scenario asks for
 
@@ -33,6 +34,9 @@ class Receipt:
     submitted_at: datetime
     sha256: str
     words: int
+    late: bool = False
+    auto_submitted: bool = False
+    warnings: tuple[str, ...] = ()     # msgids accepted with a warning (the scenario's "warn" checks)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -60,7 +64,7 @@ def save_draft(session: Session, user: m.User, assignment_id: int, body: str, *,
                now: datetime | None = None) -> DraftView:
     assignment, _ = learner_assignment(session, user, assignment_id)
     body = _check_body(body)
-    require_open(assignment, _now(now))
+    require_submission_open(session, assignment, user, _now(now))   # late work may still be drafted
     draft = _draft_row(session, user, assignment_id)
     draft.body, draft.saved_at = body, _now(now)
     session.flush()
@@ -82,11 +86,27 @@ def _draft_row(session: Session, user: m.User, assignment_id: int) -> m.EssayDra
         return session.scalar(query)
 
 
+MISSING_RECOMMENDATIONS = N_("Bài chưa có mục “%(section)s”: hãy thêm tiêu đề “%(section)s” và viết kiến nghị, "
+                             "đề xuất của đồng chí dưới tiêu đề đó.")
+EMPTY_RECOMMENDATIONS = N_("Mục “%(section)s” đang trống: hãy viết kiến nghị, đề xuất của đồng chí dưới tiêu đề đó.")
+
+
+def recommendations_message(body: str, spec) -> str | None:
+    """The msgid telling what is wrong with the recommendations section (param ``section``), or None."""
+    problem = core.recommendations_problem(body, spec.recommendations_section)
+    return {"missing": MISSING_RECOMMENDATIONS, "empty": EMPTY_RECOMMENDATIONS}.get(problem)
+
+
+def starting_text(spec) -> str:
+    """What an empty draft starts from: the scenario's section headings."""
+    return core.outline(spec.sections, spec.recommendations_section)
+
+
 def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, *,
                  now: datetime | None = None) -> Receipt:
     assignment, _ = learner_assignment(session, user, assignment_id)
     body = _check_body(body)
-    require_open(assignment, _now(now))
+    late = require_submission_open(session, assignment, user, _now(now))
     spec = scenario_data(assignment.scenario_version).essay
     if spec is None:
         raise NotFound("Tình huống này không có bài thu hoạch")
@@ -97,19 +117,120 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
     if check.too_long:
         raise Invalid("Bài có %(words)s chữ; tối đa cho phép %(n)s chữ",
                       {"body": ["too long"]}, words=check.words, n=spec.max_words)
+    warnings: tuple[str, ...] = ()
+    problem = recommendations_message(body, spec)
+    if problem and spec.recommendations_check != "warn":
+        raise Invalid(problem, {"body": ["recommendations section"]}, section=spec.recommendations_section)
+    if problem:
+        warnings = (problem,)
+    return _store(session, user, assignment, body, _now(now), late=late, warnings=warnings)
+
+
+def _store(session: Session, user: m.User, assignment: m.Assignment, body: str, at: datetime, *,
+           late: bool = False, auto_submitted: bool = False, warnings: tuple[str, ...] = (), **noted) -> Receipt:
+    """The one way a cadre's essay is stored: exact body and hash, examiners allocated, similarity queued."""
     previous = session.scalar(select(func.max(m.Essay.version)).where(
-        m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id, m.Essay.kind == "essay")) or 0
+        m.Essay.assignment_id == assignment.id, m.Essay.user_id == user.id, m.Essay.kind == "essay")) or 0
     if previous and assignment.grades_released_at is not None:
         raise Conflict("Điểm đã được công bố; không thể nộp lại bài")
-    essay = m.Essay(assignment_id=assignment_id, user_id=user.id, version=previous + 1, body=body,
-                    sha256=core.sha256(body), words=check.words, submitted_at=_now(now))
+    essay = m.Essay(assignment_id=assignment.id, user_id=user.id, version=previous + 1, body=body,
+                    sha256=core.sha256(body), words=core.count_words(body), submitted_at=at, late=late,
+                    auto_submitted=auto_submitted)
     session.add(essay)
     session.flush()
     allocation.open_submission(session, essay)
     similarity.request_check(session, essay)
-    audit.record(session, user.id, "essay.submit", "essay", essay.id, sha256=essay.sha256, version=essay.version)
+    details = {"sha256": essay.sha256, "version": essay.version, **noted}
+    if late:
+        details["late"] = True
+    if warnings:
+        details["warnings"] = list(warnings)
+    audit.record(session, None if auto_submitted else user.id,
+                 "essay.auto_submit" if auto_submitted else "essay.submit", "essay", essay.id, **details)
     session.flush()
-    return Receipt(essay.id, assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words)
+    return receipt_of(essay, warnings)
+
+
+def auto_submit_draft(session: Session, draft: m.EssayDraft, assignment: m.Assignment, at: datetime) -> Receipt:
+    """Submit a draft left at the deadline for its author, exactly as saved: the length rules and the
+    recommendations check are not applied (a deadline is not the moment to refuse), only noted."""
+    spec = scenario_data(assignment.scenario_version).essay
+    author = session.get(m.User, draft.user_id)
+    check = core.check_length(draft.body, spec.min_words if spec else 0, spec.max_words if spec else None)
+    noted = {"draft_saved_at": draft.saved_at.isoformat() if draft.saved_at else None,
+             "words": check.words, "too_short": check.too_short, "too_long": check.too_long,
+             "min_words": check.min_words, "max_words": check.max_words}
+    problem = recommendations_message(draft.body, spec) if spec else None
+    if problem:
+        noted["recommendations"] = "missing" if problem == MISSING_RECOMMENDATIONS else "empty"
+    return _store(session, author, assignment, draft.body, at, auto_submitted=True, **noted)
+
+
+@dataclass(frozen=True)
+class EssayWindow:
+    """Where one cadre's essay stands against the clock (their extension included)."""
+    state: str                  # open | late (accepted, flagged) | closed | not_open
+    opens_at: datetime | None
+    closes_at: datetime | None
+    extended: bool
+    late_policy: str
+
+    @property
+    def writable(self) -> bool:
+        return self.state in ("open", "late")
+
+
+def essay_window(session: Session, user: m.User, assignment_id: int, now: datetime | None = None) -> EssayWindow:
+    assignment, _ = learner_assignment(session, user, assignment_id)
+    shown = window_for(session, assignment, user)
+    return EssayWindow(submission_state(session, assignment, user, _now(now)), shown.opens_at, shown.closes_at,
+                       shown.extended, assignment.late_policy)
+
+
+def has_content(body: str) -> bool:
+    """A draft worth keeping or submitting: words beyond the headings it started from."""
+    return core.content_words(body) > 0
+
+
+@dataclass(frozen=True)
+class UnsubmittedDraft:
+    user_id: int
+    username: str
+    name: str
+    words: int
+    saved_at: datetime
+
+
+def never_submitted():
+    """The condition on EssayDraft: its author has submitted no essay for its assignment."""
+    return ~select(m.Essay.id).where(m.Essay.assignment_id == m.EssayDraft.assignment_id,
+                                     m.Essay.user_id == m.EssayDraft.user_id, m.Essay.kind == "essay").exists()
+
+
+def unsubmitted_drafts(session: Session, actor: m.User, assignment_id: int) -> list[UnsubmittedDraft]:
+    """For the lecturer: cadres who wrote a draft but never submitted it."""
+    _require_staff(actor)
+    rows = session.execute(select(m.EssayDraft, m.User).join(m.User, m.User.id == m.EssayDraft.user_id)
+                           .where(m.EssayDraft.assignment_id == assignment_id, never_submitted())
+                           .order_by(m.User.display_name, m.User.username)).all()
+    return [UnsubmittedDraft(user.id, user.username, user.display_name, core.count_words(draft.body),
+                             draft.saved_at) for draft, user in rows if has_content(draft.body)]
+
+
+def draft_for_staff(session: Session, actor: m.User, assignment_id: int, user_id: int) -> tuple[m.User, DraftView]:
+    """A cadre's draft as last saved, read by a lecturer (read-only)."""
+    _require_staff(actor)
+    get_assignment(session, assignment_id)
+    draft = session.scalar(select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id,
+                                                      m.EssayDraft.user_id == user_id))
+    if draft is None:
+        raise NotFound("Học viên này không có bản nháp")
+    return session.get(m.User, user_id), DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
+
+
+def _require_staff(actor: m.User) -> None:
+    if actor.role not in STAFF:
+        raise Forbidden("Chỉ giảng viên được xem bản nháp của học viên")
 
 
 def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:
@@ -138,5 +259,6 @@ def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Ess
     raise NotFound("Không tìm thấy bài thu hoạch")
 
 
-def receipt_of(essay: m.Essay) -> Receipt:
-    return Receipt(essay.id, essay.assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words)
+def receipt_of(essay: m.Essay, warnings: tuple[str, ...] = ()) -> Receipt:
+    return Receipt(essay.id, essay.assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words,
+                   bool(essay.late), bool(essay.auto_submitted), warnings)

@@ -114,12 +114,16 @@ def essay_result(session: Session, essay: m.Essay | None) -> m.EssayResult | Non
     return session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
 
 
-def grade_to_publish(session: Session, essay: m.Essay | None, *, require_release: bool = False) -> m.EssayResult | None:
-    """The essay's final mark when it is due to reach the LMS: final, not yet sent (and released, if asked)."""
+def grade_to_publish(session: Session, essay: m.Essay | None) -> m.EssayResult | None:
+    """The essay's final mark when it is due to reach the LMS: final, released to its author, not yet sent.
+
+    Blind both ways: an LMS gradebook shows marks to the learner, so nothing goes there before the release;
+    a corrected or appealed mark clears ``published_at`` and is sent again.
+    """
     result = essay_result(session, essay)
     if result is None or result.status != "final" or result.final is None or result.published_at is not None:
         return None
-    if require_release and essay.assignment.grades_released_at is None:
+    if result.released_at is None:
         return None
     return result
 
@@ -130,7 +134,7 @@ def mark_published(result: m.EssayResult, now: datetime | None = None) -> None:
 
 def submissions_overview(session: Session, assignment_id: int) -> list[dict[str, Any]]:
     """Staff view: the latest essay of each learner with its mark and similarity report."""
-    essays = session.scalars(select(m.Essay).where(m.Essay.assignment_id == assignment_id)
+    essays = session.scalars(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.kind == "essay")
                              .order_by(m.Essay.user_id, m.Essay.version.desc()))
     latest: dict[int, m.Essay] = {}
     for essay in essays:

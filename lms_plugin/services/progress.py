@@ -78,8 +78,8 @@ def assignment_progress(session: Session, user: m.User, assignment_id: int) -> l
         m.Attempt.assignment_id == assignment_id, m.Attempt.finished_at.is_not(None)).group_by(m.Attempt.user_id))
     posts = _per_user(session, select(m.Post.author_id, func.count()).where(
         m.Post.assignment_id == assignment_id).group_by(m.Post.author_id))
-    essays = _per_user(session, select(m.Essay.user_id, func.count()).where(
-        m.Essay.assignment_id == assignment_id).group_by(m.Essay.user_id))
+    essays = _per_user(session, select(m.Essay.user_id, func.count()).where(   # a group report is no one's essay
+        m.Essay.assignment_id == assignment_id, m.Essay.kind == "essay").group_by(m.Essay.user_id))
     post_counts = {(gid, hidden): n for gid, hidden, n in session.execute(
         select(m.Post.group_id, m.Post.hidden_at.is_not(None), func.count())
         .where(m.Post.assignment_id == assignment_id).group_by(m.Post.group_id, m.Post.hidden_at.is_not(None)))}

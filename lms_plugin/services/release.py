@@ -97,8 +97,9 @@ def release(session: Session, actor: m.User, assignment_id: int, *, expected: in
     for appeal, essay in decided:
         result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
         appeal.status, appeal.released_at = "released", now
+        # corrected_at keeps the appeal's outcome over later reconciliations; the appeal itself says why
         result.final, result.rule = appeal.outcome, appeal.rule
-        result.corrected_at, result.correction_reason = now, appeal.rule
+        result.corrected_at, result.correction_reason, result.published_at = now, "", None
         audit.record(session, actor.id, "appeal.release", "essay", essay.id, previous=appeal.previous_final,
                      outcome=appeal.outcome)
         notifications.notify(session, _readers(session, essay), "appeal_outcome", title=title,
@@ -133,7 +134,7 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
     previous = result.final
     result.final = round_to_step(final)
     result.corrected_at, result.correction_reason = now, reason
-    result.rule = "corrected by the chief examiner"
+    result.rule, result.published_at = "corrected by the chief examiner", None    # the LMS gets it again
     audit.record(session, actor.id, "grade.correct", "essay", essay.id, previous=previous, final=result.final,
                  reason=reason)
     if result.released_at is not None:

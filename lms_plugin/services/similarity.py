@@ -40,15 +40,18 @@ def scenario_text(assignment: m.Assignment) -> str:
 
 
 def _latest(course_id: int):
-    """The newest version of every essay written in any cohort of the course, as a query."""
+    """The newest version of every essay written in any cohort of the course, as a query.
+
+    Essays only: group reports are marked but never similarity-checked, nor sources of an essay's check."""
     newest = (select(m.Essay.assignment_id, m.Essay.user_id, func.max(m.Essay.version).label("v"))
+              .where(m.Essay.kind == "essay")
               .group_by(m.Essay.assignment_id, m.Essay.user_id).subquery())
     return (select(m.Essay)
             .join(newest, (newest.c.assignment_id == m.Essay.assignment_id) & (newest.c.user_id == m.Essay.user_id)
                   & (newest.c.v == m.Essay.version))
             .join(m.Assignment, m.Assignment.id == m.Essay.assignment_id)
             .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
-            .where(m.Cohort.course_id == course_id))
+            .where(m.Cohort.course_id == course_id, m.Essay.kind == "essay"))
 
 
 def latest_essays(session: Session, course_id: int, after_id: int | None = None) -> list[m.Essay]:
@@ -131,7 +134,7 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
     examiner also sees the pair.
     """
     essay = session.get(m.Essay, essay_id)
-    if essay is None:
+    if essay is None or essay.kind != "essay":      # group reports are not similarity-checked
         return {"essay_id": essay_id, "status": "missing"}
     report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id)) \
         or m.SimilarityReport(essay_id=essay_id)
@@ -177,6 +180,8 @@ def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[Qu
 
 def request_check(session: Session, essay: m.Essay) -> None:
     """Mark the report pending and run the check once the submission has committed."""
+    if essay.kind != "essay":
+        return
     if session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id)) is None:
         session.add(m.SimilarityReport(essay_id=essay.id, status="pending"))
     jobs.defer(session, CHECK, essay_id=essay.id)

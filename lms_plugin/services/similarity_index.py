@@ -120,4 +120,5 @@ def merge(text: str, *results: QueryResult) -> QueryResult:
 
 def indexed_essay_keys(session: Session, essay: m.Essay) -> list[str]:
     """The author's own essays, which never count as sources of each other."""
-    return [f"essay-{e.id}" for e in session.scalars(select(m.Essay).where(m.Essay.user_id == essay.user_id))]
+    return [f"essay-{i}" for i in session.scalars(select(m.Essay.id).where(m.Essay.user_id == essay.user_id,
+                                                                          m.Essay.kind == "essay"))]

@@ -34,6 +34,14 @@ DEFAULTS: dict[str, Any] = {
     "JOBS": "inline",                     # inline | celery
     "AUTOSAVE_SECONDS": 5,
     "DISCUSSION_POLL_SECONDS": 3,          # how often an open discussion asks for new posts
+    # notification mail (sent by `caselab tick`, see services/mailer.py); no MAIL_SERVER: no mail
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_USE_TLS": False,                # STARTTLS
+    "MAIL_SENDER": "CaseLab <no-reply@localhost>",
+    "BASE_URL": "http://localhost:5000",  # links in mails point here
 }
 
 
@@ -88,6 +96,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, cadre, examiner, lecturer, public, similarity_views
-    for module in (public, auth, cadre, lecturer, examiner, admin, api, similarity_views):
+    from . import admin, api, auth, cadre, examiner, lecturer, marking, notifications, public, similarity_views
+    for module in (public, auth, cadre, lecturer, examiner, admin, api, similarity_views, marking, notifications):
         app.register_blueprint(module.bp)

@@ -144,15 +144,16 @@ def _download(body: bytes, mimetype: str, cohort_id: int, suffix: str) -> Respon
 @bp.route("/cohorts/<int:cohort_id>/grades.csv")
 @role_required(*READERS)
 def grades_csv(cohort_id: int):
-    table = exports.grade_table(db_session(), current_user.row, cohort_id)
+    # headers and states in the reader's language; the service only receives the gettext
+    table = exports.grade_table(db_session(), current_user.row, cohort_id, gettext=_)
     return _download(exports.grades_csv(table), "text/csv; charset=utf-8", cohort_id, "grades.csv")
 
 
 @bp.route("/cohorts/<int:cohort_id>/grades.xlsx")
 @role_required(*READERS)
 def grades_xlsx(cohort_id: int):
-    table = exports.grade_table(db_session(), current_user.row, cohort_id)
-    return _download(exports.grades_xlsx(table), XLSX, cohort_id, "grades.xlsx")
+    table = exports.grade_table(db_session(), current_user.row, cohort_id, gettext=_)
+    return _download(exports.grades_xlsx(table, _("Bảng điểm")), XLSX, cohort_id, "grades.xlsx")
 
 
 @bp.route("/cohorts/<int:cohort_id>/essays.zip")

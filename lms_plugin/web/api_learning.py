@@ -21,10 +21,15 @@ def _assignment_view(assignment, member, now: datetime) -> dict:
         "scenario": {"id": version.scenario.slug, "title": version.title, "topic": version.topic,
                      "version": version.number},
         "group": {"id": group.id, "name": group.name} if group else None,
-        "opens_at": assignment.opens_at, "closes_at": assignment.closes_at,
-        "state": cohorts.window(assignment).state(now),
+        **_window_of(assignment, member, now),
         "grades_released": assignment.grades_released_at is not None,
     }
+
+
+def _window_of(assignment, member, now: datetime) -> dict:
+    """The caller's own window: an extension shows as their closes_at."""
+    shown = cohorts.window_for(db_session(), assignment, member.user)
+    return {"opens_at": shown.opens_at, "closes_at": shown.closes_at, "state": shown.state(now)}
 
 
 @endpoint("/assignments", roles=CADRE, summary="The caller's assignments", tag="cadre",

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import current_app
 
 from ..schemas import api as s
-from ..services import cohorts, essays, grading
+from ..schemas.allocation import ReleaseRequestSchema
+from ..services import annotations, appeals, essays, grading, release as releases
 from ..services.accounts import STAFF
 from ..services import similarity as similarity_service
 from ..store import models as m
@@ -49,19 +50,57 @@ def grade(essay_id: int, data):
 
 
 @endpoint("/assignments/<int:assignment_id>/release", "POST", roles=STAFF, tag="marking",
-          summary="Release final marks to their authors", responses={200: s.ReleaseSchema}, errors=(404,))
-def release(assignment_id: int):
-    count = grading.release_grades(db_session(), me(), assignment_id)
+          summary="Release the final marks and appeal outcomes not yet released (GET shows what that covers; send "
+                  "the confirmed count as `expected` to refuse a release that changed meanwhile)",
+          body=ReleaseRequestSchema, responses={200: s.ReleaseSchema}, errors=(404, 409))
+def release(assignment_id: int, data):
+    outcome = releases.release(db_session(), me(), assignment_id, expected=data["expected"])
     commit()
-    assignment = cohorts.get_assignment(db_session(), assignment_id)
-    return {"assignment_id": assignment.id, "released_at": assignment.grades_released_at, "final_marks": count}
+    return {"assignment_id": assignment_id, "released_at": outcome.released_at, "final_marks": outcome.released,
+            "appeals": outcome.appeals}
 
 
 @endpoint("/essays/<int:essay_id>/grade", roles=("cadre",), tag="marking",
-          summary="The author's grade and feedback, once released", responses={200: s.GradeReportSchema},
-          errors=(404,))
+          summary="The author's grade and feedback, once released (403 until then: nothing of the marking "
+                  "shows before); no examiner's name or points", responses={200: s.GradeReportSchema},
+          errors=(403, 404))
 def author_grade(essay_id: int):
     return grading.grade_for_author(db_session(), me(), essay_id)
+
+
+@endpoint("/essays/<int:essay_id>/appeal", "POST", roles=("cadre",), tag="marking",
+          summary="Ask for a re-marking (phúc khảo) of a released mark, with a reason; once per essay, within "
+                  "the appeal window (GradeReport.appeal_until)", body=s.AppealRequestSchema,
+          responses={201: s.AuthorAppealSchema}, errors=(404, 409))
+def file_appeal(essay_id: int, data):
+    appeal = appeals.file_appeal(db_session(), me(), essay_id, data["reason"])
+    commit()
+    return appeals.view_for_author(db_session(), db_session().get(m.Essay, appeal.essay_id)), 201
+
+
+@endpoint("/essays/<int:essay_id>/annotations", roles=EXAMINER, tag="marking",
+          summary="The caller's inline comments on an essay they mark", responses={200: s.AnnotationListSchema},
+          errors=(404,))
+def list_annotations(essay_id: int):
+    return {"annotations": annotations.annotations(db_session(), me(), essay_id)}
+
+
+@endpoint("/essays/<int:essay_id>/annotations", "POST", roles=EXAMINER, tag="marking",
+          summary="Comment on a passage of an essay the caller marks (code-point offsets into its body)",
+          body=s.AnnotationRequestSchema, responses={201: s.AnnotationSchema}, errors=(404, 409))
+def add_annotation(essay_id: int, data):
+    note = annotations.add(db_session(), me(), essay_id, data["start"], data["end"], data["comment"], data["quote"])
+    commit()
+    return note, 201
+
+
+@endpoint("/essays/<int:essay_id>/annotations/<int:annotation_id>", "DELETE", roles=EXAMINER, tag="marking",
+          summary="Delete one of the caller's inline comments (until the mark is finalised)",
+          responses={204: None}, errors=(404, 409))
+def delete_annotation(essay_id: int, annotation_id: int):
+    annotations.delete(db_session(), me(), essay_id, annotation_id)
+    commit()
+    return "", 204
 
 
 @endpoint("/essays/<int:essay_id>/similarity", roles=EXAMINER + STAFF, tag="marking",

@@ -16,11 +16,12 @@ from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..core.essays import check_length, sha256
-from ..services import attempts, cohorts, dashboard, discussion, essays, grading
+from ..services import appeals, attempts, cohorts, dashboard, discussion, essays, grading
 from ..services.content import scenario_data
-from ..services.errors import Conflict, Invalid
+from ..services.errors import Conflict, Forbidden, Invalid
 from ..units.case import stage_view
 from .access import role_required
+from .annotated import pieces
 from .formatting import csv_table
 from .errors import wants_json
 from .session import commit, db_session
@@ -220,8 +221,11 @@ def _report_page(assignment_id: int, *, form: ReportForm | None = None, conflict
     scenario = scenario_data(_scenario(assignment_id))
     if form is None:
         form = ReportForm(formdata=None, body=report.body, revision=report.revision)
+    marked = bool(report.submitted_at and scenario.discussion.rubric)     # a report rubric: it is marked
+    grade = discussion.report_grade(session, _me(), assignment_id) if marked else None
     return render_template("cadre/report.html", card=card, tab="report", report=report, form=form,
-                           conflict=conflict, confirm=confirm, prompt=scenario.discussion.prompt), status
+                           conflict=conflict, confirm=confirm, prompt=scenario.discussion.prompt,
+                           marked=marked, grade=grade), status
 
 
 @bp.route("/assignments/<int:assignment_id>/report")
@@ -282,7 +286,12 @@ def essay(assignment_id: int):
     session = db_session()
     draft = essays.get_draft(session, _me(), assignment_id)
     latest = essays.latest_essay(session, _me(), assignment_id)
+    clock = essays.essay_window(session, _me(), assignment_id)
+    # an empty draft starts from the scenario's section headings
+    start = draft.body if draft.body else essays.starting_text(spec)
     return render_template("cadre/essay.html", card=card, tab="essay", spec=spec, draft=draft, latest=latest,
+                           clock=clock, start=start, kept_draft=bool(draft.body.strip()) and (
+                               latest is None or latest.body != draft.body),
                            autosave_seconds=current_app.config["AUTOSAVE_SECONDS"], form=EssayForm(formdata=None))
 
 
@@ -319,6 +328,10 @@ def essay_submit(assignment_id: int):
         if sha256(draft.body) == form.sha256.data:
             receipt = essays.submit_essay(session, _me(), assignment_id, draft.body)
             commit()
+            for warning in receipt.warnings:       # the scenario accepts it, with a warning
+                flash(_(warning, section=spec.recommendations_section), "warning")
+            if receipt.late:
+                flash(_("Bài được nhận sau hạn chót và được đánh dấu nộp muộn."), "warning")
             return redirect(url_for(".receipt", essay_id=receipt.id))
         flash(_("Bản nháp vừa thay đổi (có thể ở một cửa sổ khác); hãy xác nhận lại."), "error")
     else:
@@ -328,8 +341,12 @@ def essay_submit(assignment_id: int):
         commit()
     draft = essays.get_draft(session, _me(), assignment_id)
     check = check_length(draft.body, spec.min_words, spec.max_words)
+    problem = essays.recommendations_message(draft.body, spec)
     return render_template("cadre/essay_confirm.html", card=card, tab="essay", spec=spec, draft=draft, check=check,
-                           digest=sha256(draft.body), form=EssayForm(formdata=None))
+                           digest=sha256(draft.body), form=EssayForm(formdata=None),
+                           clock=essays.essay_window(session, _me(), assignment_id),
+                           problem=_(problem, section=spec.recommendations_section) if problem else None,
+                           refused=bool(problem) and spec.recommendations_check != "warn")
 
 
 @bp.route("/essays/<int:essay_id>/receipt")
@@ -340,12 +357,42 @@ def receipt(essay_id: int):
     return render_template("cadre/receipt.html", card=card, tab="essay", receipt=essays.receipt_of(essay_row))
 
 
+def _grade_page(essay_id: int, *, reason: str = "", error: str | None = None, status: int = 200):
+    session = db_session()
+    try:
+        report = grading.grade_for_author(session, _me(), essay_id)    # not the author's: 404
+    except Forbidden:            # blind both ways: until release the page says only that marking goes on
+        report = None
+    essay_row, _named = essays.readable_essay(session, _me(), essay_id)
+    card = dashboard.assignment_card(session, _me(), essay_row.assignment_id)
+    notes = list(enumerate(report.annotations, start=1)) if report else []
+    return render_template("cadre/grade.html", card=card, tab="report" if essay_row.kind == "report" else "essay",
+                           report=report, essay=essay_row, notes=notes, reason=reason, error=error,
+                           pieces=pieces(essay_row.body, [(f"n{i}", a["start"], a["end"]) for i, a in notes]),
+                           note_texts={f"n{i}": a["comment"] for i, a in notes}), status
+
+
 @bp.route("/essays/<int:essay_id>/grade")
 @role_required("cadre")
 def grade(essay_id: int):
+    return _grade_page(essay_id)
+
+
+@bp.route("/essays/<int:essay_id>/appeal", methods=["POST"])
+@role_required("cadre")
+def appeal(essay_id: int):
     session = db_session()
-    report = grading.grade_for_author(session, _me(), essay_id)
-    essay_row, _named = essays.readable_essay(session, _me(), essay_id)
-    card = dashboard.assignment_card(session, _me(), essay_row.assignment_id)
-    return render_template("cadre/grade.html", card=card, tab="essay", report=report, essay=essay_row)
+    reason = _text(request.form.get("reason"))
+    try:
+        appeals.file_appeal(session, _me(), essay_id, reason)
+    except Invalid as exc:           # keep what was typed
+        session.rollback()
+        return _grade_page(essay_id, reason=reason, error=exc.translated(_), status=422)
+    except Conflict as exc:          # already filed, or too late
+        session.rollback()
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".grade", essay_id=essay_id, _anchor="appeal"))
+    commit()
+    flash(_("Đã gửi đề nghị phúc khảo; bạn sẽ được báo khi có kết quả."), "success")
+    return redirect(url_for(".grade", essay_id=essay_id, _anchor="appeal"))
 

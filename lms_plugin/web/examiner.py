@@ -5,7 +5,7 @@ services.essays.readable_essay, which tells an examiner only what they may see.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -19,13 +19,20 @@ except ImportError:                     # pragma: no cover
     def _choice(value, label):
         return (value, label)
 
-from ..services import essays, grading, marking, similarity
+from marshmallow import ValidationError
+
+from ..schemas.api import AnnotationRequestSchema, AnnotationSchema
+from ..services import allocation, annotations, essays, grading, marking, similarity
 from ..services.content import scenario_data
-from ..services.errors import NotFound
+from ..services.errors import Conflict, Invalid, NotFound
 from .access import role_required
+from .annotated import pieces
 from .session import commit, db_session
 
 bp = Blueprint("examiner", __name__, url_prefix="/examiner")
+# Examiners, and a chief examiner (lecturer) who took a round himself: the services only ever show a person
+# the rounds given to them.
+MARKERS = allocation.MARKERS
 
 MAX_COMMENT = 5000
 
@@ -39,7 +46,7 @@ def _threshold() -> float:
 
 
 @bp.route("/", endpoint="queue")
-@role_required("examiner")
+@role_required(*MARKERS)
 def queue_page():
     items = grading.grading_queue(db_session(), _me())
     results = marking.result_statuses(db_session(), _me(), [i.essay_id for i in items])
@@ -75,7 +82,7 @@ def _context(essay_id: int):
     session = db_session()
     essay, _named = essays.readable_essay(session, _me(), essay_id)    # blind: the author is never read
     grade = grading.my_grade(session, _me(), essay_id)
-    rubric = grading.rubric_view(grading.essay_rubric(essay.assignment))
+    rubric = grading.rubric_view(grading.rubric_for(essay))     # a group report has its own rubric
     title = scenario_data(essay.assignment.scenario_version).title
     return essay, grade, rubric, title
 
@@ -86,20 +93,23 @@ def _render(essay, grade, rubric, title, form, *, confirm: bool = False, status:
         similarity_report = similarity.report_for(db_session(), _me(), essay.id)
     except NotFound:                    # not checked yet: the slot says so
         similarity_report = None
+    notes = annotations.annotations(db_session(), _me(), essay.id)
     return render_template("examiner/essay.html", essay=essay, grade=grade, rubric=rubric, title=title,
                            form=form, confirm=confirm, result=result,
-                           similarity_report=similarity_report), status
+                           similarity_report=similarity_report, notes=notes,
+                           pieces=pieces(essay.body, [(f"a{n.id}", n.start, n.end) for n in notes]),
+                           note_texts={f"a{n.id}": n.comment for n in notes}), status
 
 
 @bp.route("/essays/<int:essay_id>")
-@role_required("examiner")
+@role_required(*MARKERS)
 def essay(essay_id: int):
     essay_row, grade, rubric, title = _context(essay_id)
     return _render(essay_row, grade, rubric, title, grade_form(rubric, grade=grade))
 
 
 @bp.route("/essays/<int:essay_id>", methods=["POST"])
-@role_required("examiner")
+@role_required(*MARKERS)
 def mark(essay_id: int):
     essay_row, grade, rubric, title = _context(essay_id)
     action = request.form.get("action", "save")
@@ -122,3 +132,65 @@ def mark(essay_id: int):
         return _render(essay_row, grade, rubric, title, grade_form(rubric, grade=grade), confirm=True)
     flash(_("Đã lưu bản chấm nháp."), "success")
     return redirect(url_for(".essay", essay_id=essay_id))
+
+
+# Inline comments: a passage of the essay, by code-point offsets of the immutable body (annotate.js sends JSON;
+# the same route takes a plain form post).
+
+def _annotation_body(as_json: bool) -> dict:
+    raw = request.get_json(silent=True) if as_json else \
+        {k: v for k, v in request.form.items() if k in ("start", "end", "quote", "comment")}
+    if not as_json and raw.get("quote") == "":
+        raw["quote"] = None
+    try:
+        if not isinstance(raw, dict):
+            raise ValidationError({"_schema": ["not an object"]})
+        return AnnotationRequestSchema().load(raw)
+    except ValidationError as exc:
+        raise Invalid("Dữ liệu gửi lên không hợp lệ", exc.normalized_messages()) from None
+
+
+def _json_error(exc: Invalid | Conflict):
+    return jsonify({"error": exc.translated(_), "fields": exc.fields}), exc.status
+
+
+@bp.route("/essays/<int:essay_id>/annotations", methods=["POST"])
+@role_required(*MARKERS)
+def annotation_add(essay_id: int):
+    session = db_session()
+    grading.my_grade(session, _me(), essay_id)       # not one of mine: 404 before the body is even read
+    as_json = request.is_json
+    try:
+        data = _annotation_body(as_json)
+        note = annotations.add(session, _me(), essay_id, data["start"], data["end"], data["comment"],
+                               data["quote"])
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        if as_json:
+            return _json_error(exc)
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".essay", essay_id=essay_id, _anchor="annotations"))
+    commit()
+    if as_json:
+        return jsonify(AnnotationSchema().dump(note)), 201
+    flash(_("Đã thêm nhận xét vào đoạn đã chọn."), "success")
+    return redirect(url_for(".essay", essay_id=essay_id, _anchor=f"note-a{note.id}"))
+
+
+@bp.route("/essays/<int:essay_id>/annotations/<int:annotation_id>/delete", methods=["POST"])
+@role_required(*MARKERS)
+def annotation_delete(essay_id: int, annotation_id: int):
+    session = db_session()
+    try:
+        annotations.delete(session, _me(), essay_id, annotation_id)
+    except Conflict as exc:
+        session.rollback()
+        if request.is_json:
+            return _json_error(exc)
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".essay", essay_id=essay_id, _anchor="annotations"))
+    commit()
+    if request.is_json:
+        return "", 204
+    flash(_("Đã xóa nhận xét."), "success")
+    return redirect(url_for(".essay", essay_id=essay_id, _anchor="annotations"))

@@ -11,17 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import BooleanField, FieldList, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (BooleanField, FieldList, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..services import authoring, cohorts, directory, discussion, grading, progress, references
+from ..services import authoring, cohorts, directory, discussion, essays, grading, progress, references
 from ..services.accounts import STAFF
 from ..services.content import course_data, scenario_data
-from ..services.errors import ServiceError
+from ..services.errors import Conflict, Invalid, ServiceError
 from ..units.registry import units_for
 from .access import role_required
-from .formatting import csv_table, to_utc
+from .formatting import LOCAL_ZONE, csv_table, to_utc
 from .public import catalogue_by_course
 from .session import commit, db_session
 
@@ -59,6 +60,22 @@ class AssignForm(FlaskForm):
     closes_at = DateTimeLocalField("closes_at", format=DATETIME_LOCAL, validators=[Optional()])
     allow_retry = BooleanField("allow_retry")
     examiners = SelectMultipleField("examiners", coerce=int, choices=[])
+
+
+class AssignmentEditForm(FlaskForm):
+    opens_at = DateTimeLocalField("opens_at", format=DATETIME_LOCAL, validators=[Optional()])
+    closes_at = DateTimeLocalField("closes_at", format=DATETIME_LOCAL, validators=[Optional()])
+    late_policy = StringField("late_policy", validators=[AnyOf(cohorts.LATE_POLICIES)])
+    auto_submit_drafts = BooleanField("auto_submit_drafts")
+    allow_retry = BooleanField("allow_retry")
+    appeal_days = IntegerField("appeal_days", validators=[InputRequired(),
+                                                          NumberRange(0, cohorts.MAX_APPEAL_DAYS)])
+
+
+class ExtensionForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired()])
+    closes_at = DateTimeLocalField("closes_at", format=DATETIME_LOCAL, validators=[DataRequired()])
+    reason = StringField("reason", validators=[Length(max=500)])
 
 
 class HideForm(FlaskForm):
@@ -236,6 +253,7 @@ def new_assignment():
         form.allow_retry.data = data.allow_retry
         form.examiners.data = [e.id for e in examiners]
     errors: dict[str, list[str]] = {}
+    existing = None
     if form.validate_on_submit():
         try:
             assignment = cohorts.assign_scenario(
@@ -247,6 +265,8 @@ def new_assignment():
             message = exc.translated(_)
             for name in exc.fields or {"general": []}:
                 errors.setdefault(name if name in form else "general", []).append(message)
+            if isinstance(exc, Conflict) and exc.params.get("assignment"):
+                existing = exc.params["assignment"]       # offer the assignment to edit instead
         else:
             commit()
             flash(_("Đã giao tình huống cho lớp"), "success")
@@ -255,7 +275,7 @@ def new_assignment():
         errors.setdefault(name, []).extend(_("Giá trị không hợp lệ") for _m in messages)
     status = 422 if errors else 200
     return render_template("lecturer/assign.html", form=form, version=version, scenario=data,
-                           errors=errors), status
+                           errors=errors, existing=existing), status
 
 
 @bp.route("/assignments/<int:assignment_id>")
@@ -273,7 +293,108 @@ def assignment(assignment_id: int):
         "lecturer/assignment.html", assignment=row, scenario=scenario_data(row.scenario_version),
         window=cohorts.window(row).state(datetime.now(timezone.utc)), groups=groups, group=group, posts=posts,
         trail=progress.assignment_trail(session, user, assignment_id),
-        examiners=directory.examiners_of(session, assignment_id), hide_form=HideForm())
+        examiners=directory.examiners_of(session, assignment_id), hide_form=HideForm(),
+        drafts=essays.unsubmitted_drafts(session, user, assignment_id),
+        extensions=cohorts.extensions(session, user, assignment_id))
+
+
+def _local_input(moment) -> datetime | None:
+    """A stored (UTC) time as a datetime-local field shows it: Vietnam time, no zone."""
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None)
+
+
+def _edit_page(assignment_id: int, form: AssignmentEditForm | None = None, grant: ExtensionForm | None = None,
+               errors: dict[str, list[str]] | None = None):
+    session = db_session()
+    user = current_user.row
+    row = cohorts.get_assignment(session, assignment_id)
+    if form is None:
+        form = AssignmentEditForm(formdata=None, opens_at=_local_input(row.opens_at),
+                                  closes_at=_local_input(row.closes_at), late_policy=row.late_policy,
+                                  auto_submit_drafts=row.auto_submit_drafts, allow_retry=row.allow_retry,
+                                  appeal_days=row.appeal_days)
+    errors = errors or {}
+    return render_template(
+        "lecturer/assignment_edit.html", assignment=row, scenario=scenario_data(row.scenario_version), form=form,
+        grant=grant or ExtensionForm(formdata=None), errors=errors,
+        members=[u for u in cohorts.cadres_of(session, row.cohort_id) if u.role == "cadre"],
+        extensions=cohorts.extensions(session, user, assignment_id),
+        window=cohorts.window(row).state(datetime.now(timezone.utc))), 422 if errors else 200
+
+
+def _errors_of(exc: ServiceError, form, fallback: str) -> dict[str, list[str]]:
+    message = exc.translated(_)
+    return {(name if name in form else fallback): [message] for name in (exc.fields or {fallback: []})}
+
+
+@bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit_assignment(assignment_id: int):
+    if request.method == "GET":
+        return _edit_page(assignment_id)
+    form = AssignmentEditForm()
+    if not form.validate_on_submit():
+        return _edit_page(assignment_id, form, errors={name: [_("Giá trị không hợp lệ")] for name in form.errors})
+    session = db_session()
+    try:
+        cohorts.update_assignment(
+            session, current_user.row, assignment_id, opens_at=to_utc(form.opens_at.data),
+            closes_at=to_utc(form.closes_at.data), late_policy=form.late_policy.data,
+            auto_submit_drafts=form.auto_submit_drafts.data, allow_retry=form.allow_retry.data,
+            appeal_days=form.appeal_days.data)
+    except ServiceError as exc:
+        session.rollback()
+        return _edit_page(assignment_id, form, errors=_errors_of(exc, form, "general"))
+    commit()
+    flash(_("Đã lưu thay đổi của bài được giao"), "success")
+    return redirect(url_for(".edit_assignment", assignment_id=assignment_id))
+
+
+@bp.route("/assignments/<int:assignment_id>/extensions", methods=["POST"])
+@role_required(*STAFF)
+def grant_extension(assignment_id: int):
+    grant = ExtensionForm()
+    if not grant.validate_on_submit():
+        return _edit_page(assignment_id, grant=grant,
+                          errors={f"grant-{name}": [_("Hãy điền mục này")] for name in grant.errors})
+    session = db_session()
+    row = cohorts.get_assignment(session, assignment_id)
+    member = next((u for u in cohorts.cadres_of(session, row.cohort_id) if u.username == grant.username.data), None)
+    try:
+        if member is None:
+            raise Invalid("Học viên này không thuộc lớp được giao bài", {"username": ["not a member"]})
+        cohorts.grant_extension(session, current_user.row, assignment_id, member.id, to_utc(grant.closes_at.data),
+                                grant.reason.data or "")
+    except ServiceError as exc:
+        session.rollback()
+        errors = {f"grant-{name}": messages for name, messages in _errors_of(exc, grant, "general").items()}
+        return _edit_page(assignment_id, grant=grant, errors=errors)
+    commit()
+    flash(_("Đã gia hạn cho %(name)s", name=member.display_name or member.username), "success")
+    return redirect(url_for(".edit_assignment", assignment_id=assignment_id) + "#extensions")
+
+
+@bp.route("/assignments/<int:assignment_id>/extensions/<int:user_id>/revoke", methods=["POST"])
+@role_required(*STAFF)
+def revoke_extension(assignment_id: int, user_id: int):
+    cohorts.revoke_extension(db_session(), current_user.row, assignment_id, user_id)
+    commit()
+    flash(_("Đã hủy gia hạn"), "success")
+    return redirect(url_for(".edit_assignment", assignment_id=assignment_id) + "#extensions")
+
+
+@bp.route("/assignments/<int:assignment_id>/drafts/<int:user_id>")
+@role_required(*STAFF)
+def draft(assignment_id: int, user_id: int):
+    session = db_session()
+    author, shown = essays.draft_for_staff(session, current_user.row, assignment_id, user_id)
+    row = cohorts.get_assignment(session, assignment_id)
+    return render_template("lecturer/draft.html", assignment=row, scenario=scenario_data(row.scenario_version),
+                           author=author, draft=shown,
+                           submitted=essays.latest_essay(session, author, assignment_id))
 
 
 @bp.route("/posts/<int:post_id>/hide", methods=["POST"])
@@ -294,10 +415,8 @@ def hide_post(post_id: int):
 @bp.route("/assignments/<int:assignment_id>/release", methods=["POST"])
 @role_required(*STAFF)
 def release(assignment_id: int):
-    count = grading.release_grades(db_session(), current_user.row, assignment_id)
-    commit()
-    flash(_("Đã công bố điểm: %(n)s bài có điểm cuối cùng", n=count), "success")
-    return redirect(url_for(".assignment", assignment_id=assignment_id))
+    """Release is guarded: it always goes through the page that shows what it covers and asks to confirm."""
+    return redirect(url_for("marking.release", assignment_id=assignment_id))
 
 
 # Reference texts for the similarity check

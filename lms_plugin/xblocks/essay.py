@@ -3,10 +3,10 @@
 Marking happens in the CaseLab console: two examiners mark blind with the
 rubric (a third when they disagree), ``services.grading`` reconciles. The
 block publishes the final mark to the LMS the next time the learner opens it
-or calls one of its handlers: it sees an ``EssayResult`` that is final and has
-no ``published_at``, publishes the grade and stamps ``published_at`` in the
-same unit of work. With ``PUBLISH_AFTER_RELEASE`` in the settings it also waits
-for the lecturer to release the marks in the console.
+or calls one of its handlers, once the chief examiner has released it in the
+console: it sees an ``EssayResult`` that is final, released and has no
+``published_at``, publishes the grade and stamps ``published_at`` in the same
+unit of work (a corrected or appealed mark is sent again).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class EssayBlock(CaseLabBlock):
         "status": N_("Tình trạng"), "mark": N_("Điểm"), "staff": N_("Dành cho giảng viên: bài đã nộp"),
         "learner": N_("Học viên"), "similarity": N_("Trùng lặp"), "paraphrase": N_("Diễn đạt lại"),
         "sources": N_("Nguồn trùng nhiều nhất"), "no_submissions": N_("Chưa có bài nộp"),
-        "not_checked": N_("chưa kiểm tra"), "version_n": N_("Phiên bản bài"),
+        "not_checked": N_("chưa kiểm tra"), "version_n": N_("Phiên bản bài"), "comments": N_("Nhận xét"),
     }
     has_score = True
     has_custom_completion = True
@@ -66,8 +66,7 @@ class EssayBlock(CaseLabBlock):
     def _sync_grade(self, session, placed) -> m.EssayResult | None:
         """Publish the final mark of the learner's latest essay when it is due and not yet sent."""
         essay = essays.latest_essay(session, placed.user, placed.assignment.id)
-        result = lms.grade_to_publish(session, essay,
-                                      require_release=bool(self.settings_bucket().get("PUBLISH_AFTER_RELEASE")))
+        result = lms.grade_to_publish(session, essay)
         if result is not None:
             scale = grading.essay_rubric(placed.assignment).scale or SCALE
             self.runtime.publish(self, "grade", {"value": round(result.final * SCALE / scale, 4), "max_value": SCALE})
@@ -100,14 +99,23 @@ class EssayBlock(CaseLabBlock):
 
     def _receipt(self, session, placed) -> dict[str, Any]:
         essay = essays.latest_essay(session, placed.user, placed.assignment.id)
-        result = self._sync_grade(session, placed)
+        self._sync_grade(session, placed)          # publishes the mark to the LMS when it is due
         if essay is None:
             return {"essay": None}
-        status = result.status if result else "awaiting_marks"
-        published = result is not None and result.published_at is not None
-        return {"essay": essays.receipt_of(essay), "submitted_at": when(essay.submitted_at),
-                "status": self.gettext(STATUS.get(status, status)),
-                "mark": f"{result.final:g}/{SCALE:g}" if published and result.final is not None else None}
+        # Blind both ways, as on the console's grade page: nothing of the marking shows before this mark's
+        # release (not even that a third examiner is marking); then the mark and the comments, without names.
+        try:
+            report = grading.grade_for_author(session, placed.user, essay.id)
+        except Forbidden:
+            report = None
+        shown = {"essay": essays.receipt_of(essay), "submitted_at": when(essay.submitted_at),
+                 "status": self.gettext(STATUS["final" if report else "awaiting_marks"]), "mark": None}
+        if report is not None and report.final is not None:
+            shown.update(mark=f"{report.final:g}/{report.scale:g}",
+                         criteria=[{"title": c["title"], "comments": c["comments"]}
+                                   for c in report.criteria if c["comments"]],
+                         comments=list(report.comments), annotations=list(report.annotations))
+        return shown
 
     def _overview(self, session, placed) -> list[dict[str, Any]]:
         rows = lms.submissions_overview(session, placed.assignment.id)

@@ -56,3 +56,23 @@ def test_length_check_against_limits():
     assert check_length("một hai ba", 5).too_short
     assert check_length("một hai ba", 0, 2).too_long
     assert check_length("một hai ba", 3, 3).ok
+
+
+def test_an_empty_essay_starts_from_the_scenarios_headings():
+    from lms_plugin.core.essays import outline
+    assert outline(("Thực trạng", "Kiến nghị, đề xuất")) == "## Thực trạng\n\n\n## Kiến nghị, đề xuất\n\n\n"
+    assert outline((), "Kiến nghị, đề xuất") == "## Kiến nghị, đề xuất\n\n\n"
+    assert outline((), None) == ""
+
+
+def test_the_recommendations_section_is_missing_empty_or_written():
+    from lms_plugin.core.essays import content_words, outline, recommendations_problem
+    title = "Kiến nghị, đề xuất"
+    assert recommendations_problem(ESSAY, title) is None
+    assert recommendations_problem("Xã Tân Hòa kiến nghị, đề xuất với tỉnh.", title) == "missing"
+    assert recommendations_problem(ESSAY.replace("1. Đề nghị Ban Thường vụ Tỉnh ủy phân cấp mạnh hơn cho xã.\n"
+                                                 "2. Đầu tư nền tảng số dùng chung.\n", "…\n"), title) == "empty"
+    assert recommendations_problem(outline((), title), title) == "empty"
+    assert recommendations_problem("## kiến nghị đề xuất\nPhân cấp cho xã.", title) is None
+    assert recommendations_problem("Không có mục nào", None) is None
+    assert content_words(outline(("Thực trạng", title))) == 0 and content_words(ESSAY) > 20

@@ -221,7 +221,10 @@ def test_course_walkthrough(live_server, new_page, tmp_path):
     # The lecturer releases; the cadre sees the grade with the examiners' feedback.
     lecturer.goto(f"{base}/lecturer/assignments/{assignment_id}")
     lecturer.click('[data-test="release"]')
-    lecturer.wait_for_selector('[data-test="released"]', timeout=WAIT)
+    lecturer.wait_for_selector('[data-test="release-preview"]', timeout=WAIT)
+    assert lecturer.inner_text('[data-test="to-release"]').split()[0] == "2"     # the two essays; the report waits
+    lecturer.click('[data-test="release-confirm"]')
+    lecturer.wait_for_selector('[data-test="release-summary"]', timeout=WAIT)
     shot(lecturer, "walkthrough-10-lecturer-released")
     cadre1.goto(f"{base}/cadre/")
     cadre1.click(f'[data-test="grade-link-{assignment_id}"]')

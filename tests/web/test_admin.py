@@ -117,8 +117,8 @@ def submit_and_double_mark(session):
     assignment = first_assignment(session)
     spec = scenario_data(assignment.scenario_version).essay
     users = {u.username: u for u in session.scalars(select(m.User))}
-    body_one = "Mở đầu\r\n" + words(spec.min_words + 5) + "\n\nKiến nghị, đề xuất: tăng cường số hóa.  "
-    body_two = words(spec.min_words + 40)
+    body_one = "Mở đầu\r\n" + words(spec.min_words + 5) + "\n\nKiến nghị, đề xuất\r\nTăng cường số hóa.  "
+    body_two = words(spec.min_words + 40) + "\n\n## Kiến nghị, đề xuất\n\nCông khai tiến độ hồ sơ hằng tuần."
     one = essays.submit_essay(session, users["cadre1"], assignment.id, body_one)
     two = essays.submit_essay(session, users["cadre4"], assignment.id, body_two)
     rubric = rubric_data(assignment.essay_rubric_version)
@@ -133,34 +133,52 @@ def submit_and_double_mark(session):
 
 def test_grade_exports_after_two_examiners_marked(client, demo, session):
     assignment, rubric, submitted = submit_and_double_mark(session)
+    slug = assignment.scenario_version.scenario.slug
     login(client, "lecturer1")                                    # lecturers may download exports too
     response = client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment")
-    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    by_user = {r["username"]: r for r in rows}
-    assert set(by_user) == {"cadre1", "cadre4"}
+    rows = [r for r in csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))) if r["Mã tình huống"] == slug]
+    by_user = {r["Tên đăng nhập"]: r for r in rows}
+    assert set(by_user) == {f"cadre{i}" for i in range(1, 7)}    # every cadre, submitted or not
     best = by_user["cadre1"]
-    assert (best["cohort"], best["group"], best["name"], best["essay_version"]) == \
+    assert (best["Lớp"], best["Nhóm"], best["Họ tên"], best["Lần nộp"]) == \
         ("Lớp trình diễn", "Xã Tân Hòa", "Đặng Văn An", "1")
-    assert best["scenario"] == assignment.scenario_version.scenario.slug
-    assert best["words"] == str(submitted["cadre1"][0].words)
+    assert best["Số chữ"] == str(submitted["cadre1"][0].words)
     top = {c.id: c.levels[-1].points for c in rubric.criteria}
     for criterion, points in top.items():
-        assert best[f"m1_{criterion}"] == best[f"m2_{criterion}"] == f"{points:g}"
-        assert by_user["cadre4"][f"m1_{criterion}"] == f"{rubric.criterion(criterion).levels[0].points:g}"
-    assert (best["m1_total"], best["m2_total"], best["m3_total"], best["final"], best["status"]) == \
-        ("10", "10", "", "10", "final")
-    assert (by_user["cadre4"]["final"], by_user["cadre4"]["status"]) == ("0", "final")
+        title = rubric.criterion(criterion).title
+        assert best[f"GK1 – {title}"] == best[f"GK2 – {title}"] == f"{points:g}"
+        assert by_user["cadre4"][f"GK1 – {title}"] == f"{rubric.criterion(criterion).levels[0].points:g}"
+    assert (best["GK1 – Tổng điểm"], best["GK2 – Tổng điểm"], best["GK3 – Tổng điểm"], best["Điểm cuối cùng"],
+            best["Trạng thái"], best["Đã công bố điểm"]) == ("10", "10", "", "10", "Đã có điểm cuối", "Không")
+    assert (by_user["cadre4"]["Điểm cuối cùng"], by_user["cadre4"]["Trạng thái"]) == ("0", "Đã có điểm cuối")
+    assert (by_user["cadre2"]["Trạng thái"], by_user["cadre2"]["Lần nộp"]) == ("Chưa nộp", "")
+    assert not any("Giám khảo" in value for row in rows for value in row.values())    # blind: no examiner names
 
     xlsx = client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.xlsx")
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet.title == "Bảng điểm"
     values = list(sheet.iter_rows(values_only=True))
     header = list(values[0])
     assert header == list(rows[0].keys())
-    xlsx_best = dict(zip(header, next(v for v in values[1:] if v[header.index("username")] == "cadre1")))
-    assert (xlsx_best["m1_total"], xlsx_best["final"], xlsx_best["status"]) == (10, 10, "final")
+    xlsx_best = dict(zip(header, next(v for v in values[1:] if v[header.index("Tên đăng nhập")] == "cadre1"
+                                      and v[header.index("Mã tình huống")] == slug)))
+    assert (xlsx_best["GK1 – Tổng điểm"], xlsx_best["Điểm cuối cùng"], xlsx_best["Trạng thái"]) == \
+        (10, 10, "Đã có điểm cuối")
+
+
+def test_export_headers_follow_the_readers_language(client, demo, session):
+    assignment, _rubric, _submitted = submit_and_double_mark(session)
+    login(client, "admin1")
+    english = client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.csv?lang=en")
+    rows = list(csv.DictReader(io.StringIO(english.data.decode("utf-8-sig"))))
+    assert {"Cohort", "Group", "Username", "Scenario", "Word count", "Status"} <= set(rows[0])
+    assert "Tên đăng nhập" not in rows[0]
+    assert {r["Status"] for r in rows if r["Username"] == "cadre2"} == {"Not submitted"}
+    sheet = load_workbook(io.BytesIO(client.get(f"/admin/cohorts/{assignment.cohort_id}/grades.xlsx?lang=en").data))
+    assert list(next(sheet.active.iter_rows(values_only=True))) == list(rows[0].keys())
 
 
 def test_the_essays_zip_is_byte_identical_to_what_was_submitted(client, demo, session):

@@ -139,13 +139,40 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
         item = api("get", f"{PREFIX}/grading/queue", headers=auth[examiner]).json["items"][0]
         api("get", f"{PREFIX}/essays/{essay['id']}", headers=auth[examiner])
         api("get", f"{PREFIX}/essays/{essay['id']}/similarity", headers=auth[examiner])
+        notes = f"{PREFIX}/essays/{essay['id']}/annotations"
+        note = api("post", notes, headers=auth[examiner], json={"start": 0, "end": 9, "comment": "Tiêu đề rõ"}).json
+        api("post", notes, headers=auth[examiner], json={"start": 0, "end": 9, "quote": "khác", "comment": "x"})
+        api("get", notes, headers=auth[examiner])
+        if drop:
+            api("delete", f"{notes}/{note['id']}", headers=auth[examiner])
         scores, comments = scores_for(item["rubric"], drop)
         api("post", f"{PREFIX}/essays/{essay['id']}/grades", headers=auth[examiner],
             json={"scores": scores, "comments": comments, "final": True})
     api("get", f"{PREFIX}/essays/{essay['id']}/grade", headers=auth["cadre1"])
     api("post", f"{at}/release", headers=auth["cadre1"])
-    api("post", f"{at}/release", headers=auth["lecturer1"])
+    chief = auth["lecturer1"]
+    api("get", f"{at}/allocation", headers=chief)
+    api("get", f"{at}/release", headers=chief)
+    api("post", f"{at}/release", headers=chief, json={"expected": 999})
+    api("post", f"{at}/release", headers=chief)
     api("get", f"{PREFIX}/essays/{essay['id']}/grade", headers=auth["cadre1"])
+    spare = api("get", f"{at}/allocation", headers=chief).json["pool"][0]["examiner_id"]
+    api("post", f"{at}/pool", headers=chief, json={"examiner_id": spare, "scope": "cohort"})
+    api("post", f"{at}/pool", headers=chief, json={"examiner_id": spare, "scope": "kingdom"})
+    api("patch", f"{at}/pool/{spare}", headers=chief, json={"absent": True})
+    api("delete", f"{at}/pool/{spare}", headers=chief)
+    api("put", f"{PREFIX}/essays/{essay['id']}/rounds/3", headers=chief, json={"examiner_id": spare})
+    api("post", f"{PREFIX}/essays/{essay['id']}/correction", headers=chief, json={"final": 7.5, "reason": "Cộng sai"})
+    api("get", f"{at}/appeals", headers=chief)
+    api("post", f"{PREFIX}/essays/{essay['id']}/appeal", headers=auth["cadre1"], json={"reason": "Chấm lại"})
+    api("post", f"{PREFIX}/essays/{essay['id']}/appeal", headers=auth["cadre1"], json={"reason": "Lần hai"})
+    api("get", f"{PREFIX}/essays/{essay['id']}/grade", headers=auth["cadre1"])
+    api("patch", at, headers=chief, json={"late_policy": "accept_late", "appeal_days": 10})
+    api("patch", at, headers=chief, json={"closes_at": "2020-01-01T00:00:00+07:00"})      # before it opens: 422
+    cadre_id = api("get", f"{PREFIX}/essays/{essay['id']}", headers=chief).json["author"]["id"]
+    api("put", f"{at}/extensions/{cadre_id}", headers=chief,
+        json={"closes_at": "2099-01-01T17:00:00+07:00", "reason": "Ốm"})
+    api("delete", f"{at}/extensions/{cadre_id}", headers=chief)
     api("get", f"{PREFIX}/openapi.json")
     statuses = {status for _, _, status in api.checked}
     assert {200, 201, 401, 403, 404, 409, 422} <= statuses

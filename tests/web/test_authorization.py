@@ -31,7 +31,8 @@ ROLES = ("anonymous", "cadre", "lecturer", "examiner", "admin")
 USERS = {"cadre": "cadre1", "lecturer": "lecturer1", "examiner": "examiner1", "admin": "admin1"}
 
 SIGNED_IN = CADRE | EXAMINER | STAFF
-AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER, "/admin/": frozenset({"admin"}),
+# /examiner/: a chief examiner (lecturer) marks the rounds he takes himself; nobody sees a round not given to them
+AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER | STAFF, "/admin/": frozenset({"admin"}),
          "/account/": SIGNED_IN}
 PUBLIC = {"/", "/catalogue", "/health", "/login", "/logout", "/lang/<code>", "/static/<path:filename>"}
 EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
@@ -64,6 +65,26 @@ API_POLICY = {   # (method, rule under /api/v1) -> roles
     ("POST", "/assignments/<int:assignment_id>/release"): STAFF,
     ("GET", "/essays/<int:essay_id>/grade"): CADRE,
     ("GET", "/essays/<int:essay_id>/similarity"): EXAMINER | STAFF,
+    ("PATCH", "/assignments/<int:assignment_id>"): STAFF,
+    ("PUT", "/assignments/<int:assignment_id>/extensions/<int:user_id>"): STAFF,
+    ("DELETE", "/assignments/<int:assignment_id>/extensions/<int:user_id>"): STAFF,
+    ("GET", "/assignments/<int:assignment_id>/allocation"): STAFF,
+    ("POST", "/assignments/<int:assignment_id>/pool"): STAFF,
+    ("PATCH", "/assignments/<int:assignment_id>/pool/<int:examiner_id>"): STAFF,
+    ("DELETE", "/assignments/<int:assignment_id>/pool/<int:examiner_id>"): STAFF,
+    ("PUT", "/essays/<int:essay_id>/rounds/<int:round_>"): STAFF,
+    ("GET", "/assignments/<int:assignment_id>/release"): STAFF,
+    ("POST", "/essays/<int:essay_id>/correction"): STAFF,
+    ("GET", "/assignments/<int:assignment_id>/appeals"): STAFF,
+    ("GET", "/essays/<int:essay_id>/annotations"): EXAMINER,
+    ("POST", "/essays/<int:essay_id>/annotations"): EXAMINER,
+    ("DELETE", "/essays/<int:essay_id>/annotations/<int:annotation_id>"): EXAMINER,
+    ("POST", "/essays/<int:essay_id>/appeal"): CADRE,
+}
+# Bodies their schema accepts, so that a refusal below is about who asks (403/404), not about the body (422).
+API_BODIES = {
+    ("POST", "/essays/<int:essay_id>/annotations"): {"start": 0, "end": 1, "comment": "bị sửa trộm"},
+    ("POST", "/essays/<int:essay_id>/appeal"): {"reason": "bị sửa trộm"},
 }
 
 ESSAY_MARK, POST_MARK, REPORT_MARK = "essaymark7f3a", "postmark9c2e", "reportmark5d1b"
@@ -119,6 +140,11 @@ def world(session, demo):
     discussion.post_message(session, cadre2, assignment.id, "Đồng ý", parent_id=post.id)
     discussion.save_group_report(session, cadre1, assignment.id, f"<p>Báo cáo {REPORT_MARK}</p>", revision=0)
     receipt = essays.submit_essay(session, cadre1, assignment.id, f"{ESSAY}\n{ESSAY_MARK}\n")
+    rubric = grading.rubric_for(session.get(m.Essay, receipt.id))
+    best = {c.id: c.max_points for c in rubric.criteria}
+    notes = {c.id: "Nhận xét" for c in rubric.criteria}
+    for name in ("examiner1", "examiner2"):
+        grading.grade_essay(session, accounts.get_user(session, name), receipt.id, best, notes, final=True)
     grading.release_grades(session, accounts.get_user(session, "lecturer1"), assignment.id)
     accounts.create_user(session, "examiner3", "examiner", PASSWORD, display_name="Giám khảo dự phòng")
     session.commit()
@@ -131,6 +157,11 @@ def world(session, demo):
         "cohort_id": assignment.cohort_id, "group_id": member.group_id, "slug": version.scenario.slug,
         "number": version.number, "position": attachment or 0, "code": "vi", "filename": "caselab.css",
         "user_id": cadre1.id, "username": cadre1.username, "author": (cadre1.username, cadre1.display_name),
+        "examiner_id": accounts.get_user(session, "examiner1").id, "round_": 3,
+        "annotation_id": 1,          # examiner1 may try it (404: there is none), others never reach it
+        # cadre1's notification of the release above: others opening it get 404
+        "notification_id": session.scalar(select(m.Notification.id).where(m.Notification.user_id == cadre1.id)
+                                          .order_by(m.Notification.id).limit(1)),
     }
 
 
@@ -266,7 +297,9 @@ def test_cadre1s_post_and_essay_cannot_be_changed_by_others(app, world, session)
             if "<int:post_id>" in rule or "<int:essay_id>" in rule:
                 form = {"body": "bị sửa trộm", "comment": "x", "final": "y"}
                 response = visitor.request(method, fill(rule, world), data=form) if not rule.startswith(API) \
-                    else visitor.request(method, fill(rule, world), json={"scores": {}, "final": True})
+                    else visitor.request(method, fill(rule, world),
+                                         json=API_BODIES.get((method, rule.removeprefix(API)),
+                                                             {"scores": {}, "final": True}))
                 tried += 1
                 assert response.status_code in (403, 404), f"{username} {method} {rule}: {response.status_code}"
     assert tried >= 1
@@ -274,7 +307,7 @@ def test_cadre1s_post_and_essay_cannot_be_changed_by_others(app, world, session)
     assert session.get(m.Post, world["post_id"]).body == before_post
     grades = session.scalars(select(m.Grade).where(m.Grade.essay_id == world["essay_id"])).all()
     assert sorted(g.examiner.username for g in grades) == ["examiner1", "examiner2"]
-    assert all(g.total is None for g in grades)
+    assert {g.total for g in grades} == {10.0}      # as the fixture finalised them
 
 
 def test_an_examiner_sees_only_essays_given_to_them_and_never_the_author(app, world):

@@ -30,9 +30,13 @@ def user(session, username: str) -> m.User:
     return session.scalar(select(m.User).where(m.User.username == username))
 
 
+RECOMMENDATIONS = "\n\n## Kiến nghị, đề xuất\n\nĐề nghị tỉnh hướng dẫn bàn giao hồ sơ đất đai trước quý III.\n"
+
+
 def essay_text(words: int) -> str:
+    """At least ``words`` words, ending with the recommendations section the shipped scenarios require."""
     per = count_words(SENTENCE)
-    return SENTENCE * (words // per + 1)
+    return SENTENCE * (words // per + 1) + RECOMMENDATIONS
 
 
 def client_for(app, username: str):
@@ -379,7 +383,8 @@ def test_grade_page_only_after_release_with_feedback(app, demo, session, cadre1)
     cadre1.post(url, data={"confirmed": "1", "sha256": digest})
     session.expire_all()
     essay = session.scalar(select(m.Essay))
-    assert cadre1.get(f"/cadre/essays/{essay.id}/grade").status_code == 403
+    waiting = cadre1.get(f"/cadre/essays/{essay.id}/grade")          # blind both ways until release
+    assert waiting.status_code == 200 and "Bài đang được chấm; điểm sẽ được công bố sau." in waiting.text
     rubric = grading.essay_rubric(essay.assignment)
     for name, lower in (("examiner1", ()), ("examiner2", ("trinh-bay",))):   # 10 and 9.74: close enough
         scores = {c.id: c.max_points - (1 if c.id in lower else 0) for c in rubric.criteria}

@@ -321,7 +321,8 @@ def post_group(session, post_id: int) -> int:
     return session.get(m.Post, post_id).group_id
 
 
-ESSAY_WORDS = ("Xã cần công khai quy trình, số hóa hồ sơ và lắng nghe ý kiến người dân ở các thôn xa " * 60).strip()
+ESSAY_WORDS = (("Xã cần công khai quy trình, số hóa hồ sơ và lắng nghe ý kiến người dân ở các thôn xa " * 60).strip()
+               + "\n\n## Kiến nghị, đề xuất\n\nĐề nghị tỉnh hướng dẫn số hóa hồ sơ.")
 
 
 def test_progress_per_group_after_some_activity(client, demo, session):
@@ -369,18 +370,28 @@ def progress_rows(page: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def test_release_makes_grades_visible_and_is_logged(client, demo, session):
+def test_release_shows_what_it_covers_asks_to_confirm_and_is_logged(client, demo, session):
     assignment = first_assignment(session)
     login(client, "lecturer1")
     page = client.get(f"/lecturer/assignments/{assignment.id}").text
     assert 'data-test="release"' in page
-    response = client.post(f"/lecturer/assignments/{assignment.id}/release")
-    assert response.status_code == 302
-    page = client.get(response.location).text
-    assert "Đã công bố điểm: 0 bài có điểm cuối cùng" in page and 'data-test="released"' in page
-    assert 'data-test="audit-grades.release"' in page
+    response = client.post(f"/lecturer/assignments/{assignment.id}/release")     # an old form: never unguarded
+    assert response.status_code == 302 and response.location.endswith(f"/lecturer/marking/{assignment.id}/release")
+    session.expire_all()
+    assert session.get(m.Assignment, assignment.id).grades_released_at is None
+    preview = client.get(response.location).text
+    assert 'data-test="nothing-to-release"' in preview and 'data-test="not-submitted">6<' in preview
+    assert 'data-test="first-release-warning"' in preview
+    refused = client.post(response.location, data={"expected": "3"})     # more than the page showed
+    assert refused.status_code == 302
+    assert "vừa thay đổi" in client.get(refused.location).text
+    done = client.post(response.location, data={"expected": "0"})
+    assert done.status_code == 302
+    page = client.get(done.location).text
+    assert "Đã công bố 0 điểm và 0 kết quả phúc khảo" in page
     session.expire_all()
     assert session.get(m.Assignment, assignment.id).grades_released_at is not None
+    assert 'data-test="audit-grades.release"' in client.get(f"/lecturer/assignments/{assignment.id}").text
 
 
 def test_reference_texts_are_added_by_paste_or_upload_and_listed(client, demo, session):

@@ -63,13 +63,15 @@ def _told(place: str, text: str) -> str:
 def original_essay(copied: str = COPIED) -> str:
     """About 900 words: the situation and lessons told for three villages, the proposals once."""
     parts = [_told(place, text) for place in PLACES[:3] for text in (ORIGINAL[0], ORIGINAL[3])]
-    return "# Thực trạng và giải pháp\n\n" + "\n\n".join(parts[:2] + [copied] + parts[2:]) + "\n"
+    return ("# Thực trạng và giải pháp\n\n" + "\n\n".join(parts[:2] + [copied] + parts[2:])
+            + "\n\n# Kiến nghị, đề xuất\n\nĐề nghị tỉnh sớm ban hành quy trình liên thông.\n")
 
 
 def copying_essay(copied: str = COPIED) -> str:
     """About 650 words, a third of them the first cadre's proposals."""
     own = OWN + [_told(PLACES[3], text) for text in OWN[:2]]
-    return "# Bài thu hoạch\n\n" + "\n\n".join(own[:2] + [copied] + own[2:]) + "\n"
+    return ("# Bài thu hoạch\n\n" + "\n\n".join(own[:2] + [copied] + own[2:])
+            + "\n\n# Kiến nghị, đề xuất\n\nKiến nghị bổ sung biên chế công chức địa chính cho xã.\n")
 
 
 def submit(session, username: str, body: str) -> int:

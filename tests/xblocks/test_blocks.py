@@ -19,7 +19,7 @@ from xblock.runtime import Mixologist
 from lms_plugin.core.essays import count_words
 from lms_plugin.core.scenarios import walk
 from lms_plugin.sanitize import render_markdown
-from lms_plugin.services import accounts, grading
+from lms_plugin.services import accounts, grading, release
 from lms_plugin.store import models as m
 from lms_plugin.units import registry
 
@@ -58,13 +58,15 @@ OBJECTS = ["hồ sơ quá hạn theo từng thôn", "tiến độ xử lý trên
            "danh sách người làm dịch vụ trái phép", "dữ liệu bàn giao từ huyện cũ", "ý kiến phản ánh của người dân"]
 
 
-def essay_text(min_words: int) -> str:
-    """An essay of distinct sentences, long enough for the scenario."""
+def essay_text(min_words: int, recommendations: bool = True) -> str:
+    """An essay of distinct sentences, long enough for the scenario, ending with its recommendations section."""
     body, i = "", 0
     while count_words(body) < min_words + 10:
         body += (f"{SUBJECTS[i % 8]} cần {ACTIONS[(i // 8) % 8]} {OBJECTS[(i // 3) % 6]} "
                  f"trong tuần {i // 6 + 1} của quý. ")
         i += 1
+    if recommendations:
+        body += "\n\n## Kiến nghị, đề xuất\n\nĐề nghị tỉnh hướng dẫn bàn giao hồ sơ từ huyện cũ.\n"
     return body
 
 
@@ -243,6 +245,8 @@ def test_essay_is_autosaved_submitted_double_marked_and_the_final_mark_reaches_t
 
     status, answer = call(cadre, usage, "submit", {"body": "Quá ngắn"})
     assert status == 422 and f"tối thiểu {shipped.essay.min_words} chữ" in answer["error"]
+    status, answer = call(cadre, usage, "submit", {"body": essay_text(shipped.essay.min_words, recommendations=False)})
+    assert status == 422 and "Bài chưa có mục “Kiến nghị, đề xuất”" in answer["error"]
     body = essay_text(shipped.essay.min_words)
     status, receipt = call(cadre, usage, "submit", {"body": body})
     assert status == 200 and receipt["version"] == 1 and len(receipt["sha256"]) == 64
@@ -263,10 +267,19 @@ def test_essay_is_autosaved_submitted_double_marked_and_the_final_mark_reaches_t
     session.commit()
     assert outcome.result_status == "final"
 
-    page = view(cadre, usage)                       # the learner's next visit publishes the final mark
+    page = view(cadre, usage)
     mark = outcome.result * 10 / rubric.scale
+    # neither the block nor the LMS gradebook shows anything before the release (blind both ways)
+    assert cadre.grades("caselab_essay") == []
+    assert f"{outcome.result:g}/10" not in page and "Đã có điểm" not in page and "Nhận xét cụ thể" not in page
+    assert "Đang chờ chấm" in page
+    grading.release_grades(session, accounts.create_user(session, "gv-essay", "lecturer", "mat-khau-123"),
+                           session.get(m.Essay, receipt["id"]).assignment_id)
+    session.commit()
+    page = view(cadre, usage)                       # the learner's next visit publishes the released mark
     assert cadre.grades("caselab_essay") == [{"value": pytest.approx(mark), "max_value": 10.0}]
-    assert f"{outcome.result:g}/10" in page and "Đã có điểm" in page
+    assert f"{outcome.result:g}/10" in page and "Đã có điểm" in page and "Nhận xét cụ thể" in page
+    assert gk1.display_name not in page and gk2.display_name not in page
     session.expire_all()
     result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == receipt["id"]))
     assert result.published_at is not None and cadre.block(usage).published_essay == receipt["id"]
@@ -298,8 +311,8 @@ def test_staff_see_each_submission_with_its_similarity_report(shipped, examiners
     assert status == 200 and [row["essay_id"] for row in answer["submissions"]] == [first["id"], copied["id"]]
 
 
-def test_publishing_can_wait_for_the_lecturers_release(shipped, examiners, store_url, parse, learner, session):
-    from django.test import override_settings
+def test_the_mark_reaches_the_gradebook_only_after_release_and_again_after_a_correction(
+        shipped, examiners, store_url, parse, learner, session):
     usage = parse(f'<caselab_essay scenario="{shipped.id}"/>')
     cadre = learner("hv3")
     _, receipt = call(cadre, usage, "submit", {"body": essay_text(shipped.essay.min_words)})
@@ -310,14 +323,17 @@ def test_publishing_can_wait_for_the_lecturers_release(shipped, examiners, store
     for examiner in examiners:
         grading.grade_essay(session, examiner, essay.id, best, comments, final=True)
     session.commit()
-    with override_settings(XBLOCK_SETTINGS={"caselab": {"DATABASE_URL": store_url, "PUBLISH_AFTER_RELEASE": True}}):
-        call(cadre, usage, "status")
-        assert cadre.grades("caselab_essay") == []
-        lecturer = accounts.create_user(session, "gv", "lecturer", "mat-khau-123")
-        grading.release_grades(session, lecturer, essay.assignment_id)
-        session.commit()
-        call(cadre, usage, "status")
+    call(cadre, usage, "status")
+    assert cadre.grades("caselab_essay") == []                # final, not released: the gradebook shows nothing
+    lecturer = accounts.create_user(session, "gv", "lecturer", "mat-khau-123")
+    grading.release_grades(session, lecturer, essay.assignment_id)
+    session.commit()
+    call(cadre, usage, "status")
     assert cadre.grades("caselab_essay") == [{"value": 10.0, "max_value": 10.0}]
+    release.correct(session, lecturer, essay.id, 8.5, "Cộng nhầm điểm")
+    session.commit()
+    call(cadre, usage, "status")
+    assert cadre.grades("caselab_essay")[-1] == {"value": 8.5, "max_value": 10.0}
 
 
 # --- i18n and the workbench ----------------------------------------------------------------------
