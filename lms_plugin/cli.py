@@ -291,31 +291,34 @@ def demo(ctx: Context, password: str) -> None:
     click.echo(f"password: {password}")
 
 
+def _mail_settings():
+    import os
+
+    from .services.mailer import MailSettings
+    try:
+        return MailSettings.from_mapping({key.removeprefix("CASELAB_"): value
+                                          for key, value in os.environ.items() if key.startswith("CASELAB_")})
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+
+
 @main.command("tick")
 @pass_ctx
 def tick(ctx: Context) -> None:
-    """Periodic work, run every minute (cron or a systemd timer): deadline reminders, then notification mail.
+    """Periodic work, run every minute (cron or a systemd timer): drafts submitted at their deadline where the
+    assignment asks for it, deadline reminders, then notification mail.
 
     Mail settings come from CASELAB_MAIL_SERVER, _PORT, _USERNAME, _PASSWORD, _USE_TLS, _SENDER and
     CASELAB_BASE_URL (links in mails). Exits 1 when the mail server could not be used (rows wait).
     """
-    import os
-
-    from .services.mailer import MailSettings, send_pending
-    from .services.notifications import remind_deadlines
-    try:
-        settings = MailSettings.from_mapping({key.removeprefix("CASELAB_"): value
-                                              for key, value in os.environ.items() if key.startswith("CASELAB_")})
-    except ValueError as exc:
-        raise click.ClickException(str(exc))
-    now = datetime.now(timezone.utc)
-    # Reminders commit before any mail goes out: a slow SMTP server must not hold the store's
-    # write lock (SQLite) while cadres submit, and a failed mail run never loses a reminder.
-    with ctx.session() as session:
-        reminded = remind_deadlines(session, now)
-    with ctx.session() as session:
-        run = send_pending(session, settings, now)
-    click.echo(f"deadline reminders: {reminded}")
+    from .ticker import run_once
+    settings = _mail_settings()
+    with ctx.session():
+        pass   # refuse early, with the message, when the database is not migrated
+    report = run_once(db.session_factory(ctx.engine), settings)
+    run = report.mail
+    click.echo(f"drafts submitted at the deadline: {report.auto_submitted}")
+    click.echo(f"deadline reminders: {report.reminded}")
     if not settings.configured:
         click.echo(f"mail: off (no CASELAB_MAIL_SERVER); {run.waiting} person(s) waiting")
         return
@@ -336,6 +339,10 @@ def serve(ctx: Context, host: str, port: int) -> None:
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
     app = create_app({"DATABASE_URL": ctx.url} if ctx.url else None)
+    seconds = float(app.config.get("TICK_SECONDS") or 0)
+    if seconds > 0:          # the one-machine trial runs the periodic work itself (production: caselab tick)
+        from .ticker import start_background
+        start_background(app.extensions["caselab.sessions"], _mail_settings(), seconds)
     click.echo(f"CaseLab on http://{host}:{port}/")
     app.run(host=host, port=port, threaded=True)
 

@@ -270,6 +270,10 @@ def assign_round(session: Session, actor: m.User, essay_id: int, round_: int, ex
     if any(g.examiner_id == examiner.id for r, g in grades.items() if r != round_):
         raise Conflict("%(name)s đã chấm bài này ở một lượt khác; hãy chọn người khác", name=examiner.display_name
                        or examiner.username)
+    if session.scalar(select(m.AssignmentExaminer.absent).where(   # an absent member gets no new work, named or not
+            m.AssignmentExaminer.assignment_id == essay.assignment_id, m.AssignmentExaminer.examiner_id == examiner.id)):
+        raise Conflict("%(name)s đang vắng ở bài được giao này; hãy chọn người khác",
+                       name=examiner.display_name or examiner.username)
     state, _ = _state(session, essay, threshold)
     if round_ not in state.waiting + state.unstaffed:
         raise Conflict("Lượt chấm này không cần phân công")

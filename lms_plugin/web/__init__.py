@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "SIMILARITY_ROWS_SHOWN": 200,         # essays, pairs, cluster members on the cohort page before "show all"
     "JOBS": "inline",                     # inline | celery
     "AUTOSAVE_SECONDS": 5,
+    "TICK_SECONDS": 60,                   # caselab serve: automatic submissions, reminders and mail every minute
     "DISCUSSION_POLL_SECONDS": 3,          # how often an open discussion asks for new posts
     # notification mail (sent by `caselab tick`, see services/mailer.py); no MAIL_SERVER: no mail
     "MAIL_SERVER": "",

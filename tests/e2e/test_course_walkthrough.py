@@ -130,7 +130,7 @@ def grade_blind(page, base: str, essay_id: int, lower: tuple[str, ...], name: st
         page.check(f'input[name="score-{cid}"][value="{points}"]')
         page.fill(f'textarea[name="comment-{cid}"]', "Đạt yêu cầu, lập luận rõ.")
     live_total = page.inner_text('[data-test="total"]')                   # computed in the page as levels are picked
-    page.fill('textarea[name="comment"]', "Bài ngắn gọn, có kiến nghị cụ thể.")
+    page.fill('[data-test="grade-form"] textarea[name="comment"]', "Bài ngắn gọn, có kiến nghị cụ thể.")
     shot(page, f"{name}-marking")
     page.click('[data-test="grade-final"]')
     page.click('[data-test="grade-confirm"]')

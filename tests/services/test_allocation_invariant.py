@@ -11,6 +11,7 @@ compared with what the services keep and show: EssayResult, the allocation page'
 """
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -81,7 +82,8 @@ def build(session) -> World:
     cadres = [accounts.create_user(session, f"hv{i}", "cadre", "mat-khau-123") for i in range(5)]
     examiners = [accounts.create_user(session, f"gk{i}", "examiner", "mat-khau-123", display_name=f"Giám khảo {i}")
                  for i in range(5)]
-    cohort_a, cohort_b = cohorts.create_cohort(session, "Lớp A", "khoa-thu"), cohorts.create_cohort(session, "Lớp B", "khoa-thu")
+    cohort_a = cohorts.create_cohort(session, "Lớp A", "khoa-thu")
+    cohort_b = cohorts.create_cohort(session, "Lớp B", "khoa-thu")
     for cadre in cadres[:3]:
         cohorts.add_member(session, cohort_a, cadre, cohorts.group_named(session, cohort_a, "Xã Tân Hòa"))
     for cadre in cadres[3:]:
@@ -173,10 +175,18 @@ def _assign(session, world, a, b, c):
     essay = session.get(m.Essay, essay_id)
     others = {g.examiner_id for g in session.scalars(select(m.Grade).where(m.Grade.essay_id == essay_id))
               if g.round != round_}
-    # who the page offers: present members of the pool, and the chief examiner himself
-    choices = [e for e in allocation.pool_ids(session, essay.assignment_id) + [world.chief.id] if e not in others]
-    if choices:
-        allocation.assign_round(session, world.chief, essay_id, round_, choices[b % len(choices)])
+    # members of the pool, and the chief examiner himself; a member marked absent is refused
+    present = allocation.pool_ids(session, essay.assignment_id)
+    choices = [e for e in allocation.pool_ids(session, essay.assignment_id, present_only=False) + [world.chief.id]
+               if e not in others]
+    if not choices:
+        return
+    examiner_id = choices[b % len(choices)]
+    if examiner_id != world.chief.id and examiner_id not in present:
+        with pytest.raises(Conflict, match="đang vắng"):
+            allocation.assign_round(session, world.chief, essay_id, round_, examiner_id)
+        return
+    allocation.assign_round(session, world.chief, essay_id, round_, examiner_id)
 
 
 def _release(session, world, a, b, c):
@@ -213,7 +223,6 @@ def _reconcile(done: dict[int, float]) -> tuple[str, float | None, float | None]
 
 
 def _quarter(value: float) -> float:
-    import math
     return math.floor(value * 4 + 0.5 + 1e-9) / 4
 
 
@@ -223,13 +232,16 @@ def check(session, world: World) -> dict[str, int]:
     chief = world.chief.id
     latest: dict[tuple, m.Essay] = {}
     for essay in session.scalars(select(m.Essay)):
-        key = (essay.assignment_id, essay.user_id, essay.kind)
+        key = (essay.assignment_id, essay.kind, essay.group_id if essay.kind == "report" else essay.user_id)
         if key not in latest or latest[key].version < essay.version:
             latest[key] = essay
     rounds: dict[int, dict[int, m.Grade]] = defaultdict(dict)
     for grade in session.scalars(select(m.Grade)):
         assert grade.round not in rounds[grade.essay_id], "two rows for one round"
         rounds[grade.essay_id][grade.round] = grade
+    superseded = {e.id for e in session.scalars(select(m.Essay))} - {e.id for e in latest.values()}
+    assert not [g for e in superseded for g in rounds[e].values() if g.finalised_at is None], \
+        "nobody is left marking a version its author has replaced"
     present: dict[int, set[int]] = defaultdict(set)
     for row in _pool_rows(session):
         if not row.absent:
@@ -350,7 +362,8 @@ def test_a_resubmission_takes_the_earlier_version_out_of_the_queues_and_the_list
     second = essays.submit_essay(session, cadre, world.assignments[0].id, ESSAY.format(n=2))
     view = allocation.allocation(session, world.chief, first.assignment_id)
     assert view.needs_examiner == [] and view.counts["essay"]["awaiting_first"] == 1
-    assert [(q.essay_id, q.round) for q in grading.grading_queue(session, gk0) if q.status == "todo"] == [(second.id, 1)]
+    todo = [(q.essay_id, q.round) for q in grading.grading_queue(session, gk0) if q.status == "todo"]
+    assert todo == [(second.id, 1)]
     # adding an examiner staffs nothing for the superseded version
     allocation.add_to_pool(session, world.chief, first.assignment_id, world.examiners[3].id)
     assert grading.grading_queue(session, world.examiners[3]) == []
@@ -372,6 +385,8 @@ def test_an_appeal_whose_remarker_goes_away_waits_for_the_chief_again(catalog):
     assert appeals.appeals_of(session, world.chief, aid)[0].status == "assigned"
 
     allocation.set_absent(session, world.chief, aid, gk2.id, True)
+    with pytest.raises(Conflict, match="đang vắng"):              # and cannot be named again while away
+        allocation.assign_round(session, world.chief, receipt.id, 4, gk2.id)
     [item] = allocation.allocation(session, world.chief, aid).needs_examiner
     assert (item.essay_id, item.unstaffed) == (receipt.id, (4,))
     assert [(a.status, a.examiner) for a in appeals.appeals_of(session, world.chief, aid)] == [("submitted", None)]

@@ -233,3 +233,21 @@ def test_assigning_the_same_version_again_points_to_the_assignment_to_edit(sessi
         cohorts.assign_scenario(session, assignment.cohort, "t1-mau")
     assert again.value.params["assignment"] == assignment.id
     assert f"bài được giao số {assignment.id}" in again.value.message and "hãy sửa bài được giao đó" in again.value.message
+
+
+def test_the_periodic_run_submits_drafts_at_the_deadline_then_reminds_and_mails(session_factory, session, course):
+    """What `caselab tick` (and the trial server's background thread) does every minute."""
+    from lms_plugin.services.mailer import MailSettings
+    from lms_plugin.ticker import run_once
+    people, assignment = course
+    essays.save_draft(session, people["hv1"], assignment.id, ESSAY, now=DEADLINE - timedelta(hours=2))
+    cohorts.update_assignment(session, people["gv"], assignment.id, auto_submit_drafts=True, now=NOW)
+    session.commit()
+    report = run_once(session_factory, MailSettings.from_mapping({}), NOW)
+    assert report.auto_submitted == 1 and report.mail.sent == 0     # no mail server set: nothing sent, rows wait
+    assert run_once(session_factory, MailSettings.from_mapping({}), NOW).auto_submitted == 0
+    session.expire_all()
+    essay = essays.latest_essay(session, people["hv1"], assignment.id)
+    assert essay.auto_submitted and essay.body == ESSAY
+    told = set(session.scalars(select(m.Notification.kind).where(m.Notification.user_id == people["gk1"].id)))
+    assert told == {"to_mark"}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms_plugin.services import authoring, cohorts, deadlines, essays
 from lms_plugin.store import models as m
 from lms_plugin.web.formatting import local_time
-from tests.web.conftest import PASSWORD, login
+from tests.web.conftest import PASSWORD
 from tests.web.test_cadre import SLUG, assignment_for, client_for, essay_text, user
 
 API = "/api/v1"
