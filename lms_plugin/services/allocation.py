@@ -225,14 +225,19 @@ def _release_open_rounds(session: Session, actor: m.User, assignment_id: int, ex
     return len(grades)
 
 
-def set_absent(session: Session, actor: m.User, assignment_id: int, examiner_id: int, absent: bool, *,
-               threshold: float = DEFAULT_THRESHOLD) -> int:
-    """Mark a pool member away (no new work; their open rounds move to others) or back."""
+def _pool_member(session: Session, actor: m.User, assignment_id: int, examiner_id: int) -> m.AssignmentExaminer:
     require_chief(actor)
     row = session.scalar(select(m.AssignmentExaminer).where(m.AssignmentExaminer.assignment_id == assignment_id,
                                                             m.AssignmentExaminer.examiner_id == examiner_id))
     if row is None:
         raise NotFound("Giám khảo này không có trong danh sách chấm của bài")
+    return row
+
+
+def set_absent(session: Session, actor: m.User, assignment_id: int, examiner_id: int, absent: bool, *,
+               threshold: float = DEFAULT_THRESHOLD) -> int:
+    """Mark a pool member away (no new work; their open rounds move to others) or back."""
+    row = _pool_member(session, actor, assignment_id, examiner_id)
     row.absent = absent
     session.flush()
     audit.record(session, actor.id, "pool.absent" if absent else "pool.present", "assignment", assignment_id,
@@ -244,11 +249,7 @@ def set_absent(session: Session, actor: m.User, assignment_id: int, examiner_id:
 
 def remove_from_pool(session: Session, actor: m.User, assignment_id: int, examiner_id: int, *,
                      threshold: float = DEFAULT_THRESHOLD) -> int:
-    require_chief(actor)
-    row = session.scalar(select(m.AssignmentExaminer).where(m.AssignmentExaminer.assignment_id == assignment_id,
-                                                            m.AssignmentExaminer.examiner_id == examiner_id))
-    if row is None:
-        raise NotFound("Giám khảo này không có trong danh sách chấm của bài")
+    row = _pool_member(session, actor, assignment_id, examiner_id)
     session.delete(row)
     session.flush()
     audit.record(session, actor.id, "pool.remove", "assignment", assignment_id, examiner_id=examiner_id)
