@@ -4,18 +4,18 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from datetime import datetime, timezone
+from functools import cache
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..store import models as m
-from . import audit
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from . import audit, credentials, policy
+from .errors import Conflict, Invalid, NotFound
+from .policy import STAFF  # noqa: F401 (where the web and older services import it from)
 
 ROLES = ("lecturer", "cadre", "examiner", "admin")
-STAFF = ("lecturer", "admin")          # roles that run a course: see everything, moderate, release
 MIN_PASSWORD = 8
 # werkzeug's default (scrypt); CASELAB_PASSWORD_HASH can name another, e.g. a cheap one for test suites.
 HASH_METHOD = os.environ.get("CASELAB_PASSWORD_HASH", "scrypt")
@@ -47,10 +47,18 @@ def create_user(session: Session, username: str, role: str, password: str | None
     return user
 
 
+def _replace_password_hash(user: m.User, password_hash: str) -> None:
+    """Every way a password is replaced (changed, set, reset) ends the sessions and tokens taken with the old one."""
+    user.password_hash = password_hash
+    session = object_session(user)
+    if session is not None and user.id is not None:
+        credentials.end_all(session, user.id)
+
+
 def set_password(user: m.User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid("Mật khẩu phải có ít nhất %(n)s ký tự", {"password": ["too short"]}, n=MIN_PASSWORD)
-    user.password_hash = generate_password_hash(password, HASH_METHOD)
+    _replace_password_hash(user, generate_password_hash(password, HASH_METHOD))
 
 
 def change_password(user: m.User, current: str, new: str) -> None:
@@ -63,11 +71,18 @@ def change_password(user: m.User, current: str, new: str) -> None:
     user.must_change_password = False
 
 
+def new_initial_password() -> tuple[str, str]:
+    """A random one-time password and its hash, computed apart from any account (a roster hashes them all
+    before it writes anything)."""
+    password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    return password, generate_password_hash(password, INITIAL_HASH)
+
+
 def give_initial_password(user: m.User) -> str:
     """A random password chosen for ``user`` (shown once, by whoever set it up): they must replace it
     when they first sign in.  Also how a lost password is reset."""
-    password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
-    user.password_hash = generate_password_hash(password, INITIAL_HASH)
+    password, password_hash = new_initial_password()
+    _replace_password_hash(user, password_hash)
     user.must_change_password = True
     return password
 
@@ -75,8 +90,8 @@ def give_initial_password(user: m.User) -> str:
 def reset_password(session: Session, actor: m.User | None, user_id: int) -> tuple[m.User, str]:
     """An organiser gives someone who lost their password a new one, to be replaced at sign-in.
     ``actor`` None: the operator at the server's console (``caselab users reset-password``)."""
-    if actor is not None and actor.role != "admin":
-        raise Forbidden("Chỉ người tổ chức lớp được cấp lại mật khẩu")
+    if actor is not None:
+        policy.require(actor, "account.manage")
     user = session.get(m.User, user_id)
     if user is None:
         raise NotFound("Không có tài khoản này")
@@ -93,29 +108,19 @@ def get_user(session: Session, username: str) -> m.User:
     return user
 
 
+@cache
+def _stand_in_hash(method: str) -> str:
+    """A hash of a password nobody knows, in the scheme people's passwords use."""
+    return generate_password_hash(secrets.token_urlsafe(16), method)
+
+
 def authenticate(session: Session, username: str, password: str) -> m.User | None:
     user = session.scalar(select(m.User).where(m.User.username == (username or "").strip()))
     if user is None or not user.active or not user.password_hash:
+        # as long as a wrong password: the time taken must not tell which usernames exist
+        check_password_hash(_stand_in_hash(HASH_METHOD), password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
-
-
-def _token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def issue_token(session: Session, user: m.User) -> str:
-    raw = secrets.token_urlsafe(32)
-    session.add(m.ApiToken(user_id=user.id, token_hash=_token_hash(raw)))
-    return raw
-
-
-def user_for_token(session: Session, raw: str) -> m.User | None:
-    token = session.scalar(select(m.ApiToken).where(m.ApiToken.token_hash == _token_hash(raw or "")))
-    if token is None or not token.user.active:
-        return None
-    token.last_used_at = datetime.now(timezone.utc)
-    return token.user
 
 
 def learner_for_external_id(session: Session, external_id: str, display_name: str = "") -> m.User:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..sanitize import spreadsheet_cell
 from ..store import models as m
-from . import accounts, audit, cohorts
-from .errors import Forbidden, Invalid
+from . import accounts, audit, cohorts, policy, spreadsheets
+from .errors import Invalid
 
-ORGANISERS = ("admin",)
 MAX_ROWS = 20_000
 
 
@@ -89,7 +89,7 @@ class RosterResult:
         writer = csv.writer(out)
         writer.writerow(["username", "name", "role", "group", "password"])
         for c in self.created:
-            writer.writerow([c.username, c.name, c.role, c.group, c.password])
+            writer.writerow([spreadsheet_cell(v) for v in (c.username, c.name, c.role, c.group, c.password)])
         return out.getvalue()
 
 
@@ -115,16 +115,8 @@ def _table_from_csv(raw: bytes) -> list[list[str]]:
 
 
 def _table_from_xlsx(raw: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-    try:
-        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of errors for a file that is not a workbook
-        raise Invalid("Không đọc được tệp Excel (.xlsx)", {"file": ["not a workbook"]}) from None
-    try:
-        sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    # Bounded before openpyxl reads anything: size, compression, rows, cells per row (see spreadsheets.py).
+    return [[_cell(v) for v in row] for row in spreadsheets.read_first_sheet(raw, MAX_ROWS)]
 
 
 def read_roster(filename: str, raw: bytes) -> list[RosterRow]:
@@ -189,8 +181,7 @@ def _group_for(session: Session, cohort: m.Cohort, commune: str, known: dict[str
 
 def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[RosterRow]) -> RosterResult:
     """Create the valid rows' accounts and memberships; list the others. The caller commits."""
-    if user.role not in ORGANISERS:
-        raise Forbidden("Chỉ người tổ chức lớp được nhập danh sách học viên")
+    policy.require(user, "roster.import")
     cohort = cohorts.get_cohort(session, cohort_id)
     result = RosterResult()
     given = {}
@@ -224,10 +215,13 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
         username = row.username or _free_username(username_for(row.name), taken, given)
         taken.add(username.lower())
         accepted.append((row, role, username))
-    for row, role, username in accepted:
+    # Hash every one-time password before the first write: on SQLite the write lock lasts from the first
+    # insert to the commit, and submissions arriving meanwhile must not wait behind the hashing.
+    passwords = [accounts.new_initial_password() for _ in accepted]
+    for (row, role, username), (password, digest) in zip(accepted, passwords):
         person = accounts.create_user(session, username, role, None, display_name=row.name,
                                       province=row.province, commune=row.commune, contact=row.contact)
-        password = accounts.give_initial_password(person)
+        person.password_hash, person.must_change_password = digest, True
         group_name = ""
         if role == "cadre":
             group = _group_for(session, cohort, row.commune, groups)

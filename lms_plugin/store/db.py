@@ -30,8 +30,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # how long a writer waits for another one before "database is locked" (the web answers 503 then)
+    cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('CASELAB_SQLITE_BUSY_MS', '10000'))}")
+    # FULL: a commit is on disk before it returns, so a receipt shown to a cadre survives a power cut
+    # (NORMAL in WAL mode may lose the last commits). PostgreSQL keeps its own defaults (fsync on).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 

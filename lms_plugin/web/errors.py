@@ -1,10 +1,11 @@
 """Errors as people and scripts expect them: JSON under /api, a page elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..services.errors import N_, ServiceError
@@ -40,6 +41,22 @@ def init_app(app: Flask) -> None:
         limit = app.config["MAX_CONTENT_LENGTH"] // 1024
         return error_response(413, _("Nội dung gửi lên vượt quá %(kb)s KB. Bản nháp của bạn vẫn được giữ; "
                                      "hãy rút gọn rồi gửi lại.", kb=limit))
+
+    @app.errorhandler(OperationalError)
+    def _busy(exc: OperationalError):
+        # SQLite answers "database is locked" when another writer held it past busy_timeout: nothing was
+        # stored by this request (it was rolled back), so say so and ask for a retry instead of a 500.
+        text = str(exc.orig).lower() if exc.orig is not None else ""
+        if "locked" not in text and "busy" not in text:
+            raise exc
+        session = g.get("db")
+        if session is not None:
+            session.rollback()          # the page below reads the signed-in user through this session
+        response, status = error_response(503, _("Máy chủ đang bận ghi dữ liệu khác; yêu cầu của bạn chưa được "
+                                                 "lưu. Bản nháp vẫn được giữ; hãy thử lại sau vài giây."))
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

@@ -1,0 +1,57 @@
+"""Finding 7 of the security review: a long write (a roster import) must not turn a cadre's submission into
+a 500. The import hashes its one-time passwords before it writes, and a request that still finds the SQLite
+store locked answers 503 in the reader's language, with nothing stored and the draft kept."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import event, select
+
+from lms_plugin.services import accounts, essays, roster
+from lms_plugin.store import models as m
+from tests.web.conftest import first_assignment, login
+from tests.web.test_api import ESSAY
+
+
+def test_a_submission_meeting_a_locked_store_gets_503_and_loses_nothing(app, client, demo, session, engine,
+                                                                       monkeypatch):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writers do not lock the whole store")
+    monkeypatch.setenv("CASELAB_SQLITE_BUSY_MS", "200")
+    engine.dispose()                                       # new connections read the shorter wait
+    assignment = first_assignment(session)
+    cadre = accounts.get_user(session, "cadre1")
+    essays.save_draft(session, cadre, assignment.id, ESSAY)
+    session.commit()
+    login(client, "cadre1")
+    holder = sqlite3.connect(engine.url.database)
+    holder.execute("BEGIN IMMEDIATE")                      # another writer, e.g. a long import
+    try:
+        busy = client.post(f"/api/v1/assignments/{assignment.id}/essay", json={"body": ESSAY})
+        page = client.post(f"/cadre/assignments/{assignment.id}/essay/draft", data={"body": ESSAY + " thêm"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert "chưa được lưu" in busy.json["error"]
+    assert page.status_code == 503 and "Máy chủ đang bận" in page.text
+    session.expire_all()
+    assert session.scalar(select(m.Essay.id).where(m.Essay.user_id == cadre.id)) is None
+    assert essays.get_draft(session, cadre, assignment.id).body == ESSAY
+    done = client.post(f"/api/v1/assignments/{assignment.id}/essay", json={"body": ESSAY})
+    assert done.status_code == 201
+
+
+def test_a_roster_import_hashes_every_password_before_its_first_write(app, session, demo, monkeypatch):
+    admin = accounts.get_user(session, "admin1")
+    cohort = session.scalar(select(m.Cohort))
+    steps: list[str] = []
+    real = accounts.generate_password_hash
+    monkeypatch.setattr(accounts, "generate_password_hash", lambda *a, **k: steps.append("hash") or real(*a, **k))
+    event.listen(session, "before_flush", lambda *_: steps.append("write"))
+    rows = roster.read_roster("lop.csv", ("Họ tên,Xã\n" + "".join(f"Cán bộ Số {i},Tân Hòa\n" for i in range(30)))
+                              .encode("utf-8"))
+    result = roster.import_roster(session, admin, cohort.id, rows)
+    assert len(result.created) == 30
+    assert steps.count("hash") == 30 and "hash" not in steps[steps.index("write"):]
