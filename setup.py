@@ -34,6 +34,7 @@ setup(
         "flask-login>=0.6.3",
         "flask-wtf>=1.2",
         "flask-babel>=4.0",
+        "limits>=3.13",            # sign-in throttling counters (memory, or Redis with the redis package)
         "openpyxl>=3.1",
         "tqdm>=4.66",
         "tzdata",

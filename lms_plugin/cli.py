@@ -344,7 +344,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
         from .ticker import start_background
         start_background(app.extensions["caselab.sessions"], _mail_settings(), seconds)
     click.echo(f"CaseLab on http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True)
+    from .web.headers import QuietRequestHandler
+    # Never the debugger (it runs Python for whoever sees its page) nor the reloader, whatever FLASK_DEBUG or
+    # a .env says; the request handler answers "Server: CaseLab", without Werkzeug's and Python's versions.
+    app.run(host=host, port=port, threaded=True, debug=False, use_debugger=False, use_reloader=False,
+            load_dotenv=False, request_handler=QuietRequestHandler)
 
 
 if __name__ == "__main__":

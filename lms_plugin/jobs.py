@@ -9,6 +9,11 @@ the adapter commits, the work is handed to the configured runner:
   worker runs ``celery -A lms_plugin.jobs worker``.
 
 A rolled-back transaction runs nothing. Tasks open their own session.
+
+A job carries ids only (``essay_id=7``), never a secret: a Celery message can be
+read by anyone who reaches the broker. A worker opens the database its own
+settings name (``CASELAB_DATABASE_URL``, or ``configure(database_url=...)``) and
+refuses a message carrying anything but whole-number ids.
 """
 from __future__ import annotations
 
@@ -38,14 +43,23 @@ def task(name: str):
     return register
 
 
-def configure(mode: str = "inline", broker_url: str | None = None) -> None:
+def configure(mode: str = "inline", broker_url: str | None = None, database_url: str | None = None) -> None:
+    """``database_url``: the database a worker of this process opens (default: CASELAB_DATABASE_URL)."""
     if mode not in ("inline", "thread", "celery"):
         raise ValueError(f"unknown jobs mode {mode!r}")
-    _config.update(mode=mode, broker_url=broker_url)
+    _config.update(mode=mode, broker_url=broker_url, database_url=database_url)
+
+
+def _ids_only(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The one rule for what a job may carry: named whole numbers (ids). Raises ValueError otherwise."""
+    wrong = sorted(key for key, value in kwargs.items() if type(value) is not int)
+    if wrong:
+        raise ValueError(f"job {name}: only ids may travel with a job, not {', '.join(wrong)}")
+    return kwargs
 
 
 def defer(session: Session, name: str, **kwargs: Any) -> None:
-    session.info.setdefault(_PENDING, []).append((name, kwargs))
+    session.info.setdefault(_PENDING, []).append((name, _ids_only(name, kwargs)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -53,9 +67,8 @@ def _dispatch(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
-    url = session.get_bind().url.render_as_string(hide_password=False)
     for name, kwargs in pending:
-        submit(name, kwargs, url, session.get_bind())
+        submit(name, kwargs, session.get_bind())
 
 
 @event.listens_for(Session, "after_rollback")
@@ -63,24 +76,26 @@ def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def submit(name: str, kwargs: dict[str, Any], database_url: str, engine=None) -> None:
+def submit(name: str, kwargs: dict[str, Any], engine=None) -> None:
+    """Hand a job to the runner; in this process (inline, thread) it uses ``engine``, the committing one."""
     mode = _config["mode"]
     if mode == "celery":
-        celery_app().send_task(f"caselab.{name}", kwargs={**kwargs, "database_url": database_url})
+        celery_app().send_task(f"caselab.{name}", kwargs=kwargs)
     elif mode == "thread":
         global _pool
         _pool = _pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="caselab-job")
-        _pool.submit(run, name, kwargs, database_url, engine)
+        _pool.submit(run, name, kwargs, engine)
     else:
-        run(name, kwargs, database_url, engine)
+        run(name, kwargs, engine)
 
 
-def run(name: str, kwargs: dict[str, Any], database_url: str | None = None, engine=None) -> Any:
-    """Run one task in a session of its own, committing what it did."""
+def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
+    """Run one task in a session of its own, committing what it did; without ``engine``, on the database
+    this process's settings name."""
     _load_tasks()
     fn = _TASKS[name]
     own_engine = engine is None
-    engine = engine or db.make_engine(database_url)
+    engine = engine or db.make_engine(_config.get("database_url"))
     factory = sessionmaker(engine, expire_on_commit=False)
     try:
         with db.unit_of_work(factory) as session:
@@ -108,11 +123,17 @@ def celery_app():
                         broker_connection_retry_on_startup=True)
         _load_tasks()
         for name in _TASKS:
-            def runner(database_url: str | None = None, _name=name, **kwargs):
-                return run(_name, kwargs, database_url)
-            app.task(name=f"caselab.{name}")(runner)
+            app.task(name=f"caselab.{name}", shared=False)(_worker_task(name))   # this app's only
         _celery_apps[broker] = app
     return _celery_apps[broker]
+
+
+def _worker_task(name: str) -> Callable[..., Any]:
+    def runner(**kwargs: Any) -> Any:
+        # a message is input from the broker: ids only (a forged ``database_url`` is refused, never opened)
+        return run(name, _ids_only(name, kwargs))
+    runner.__name__ = runner.__qualname__ = name.replace(".", "_")
+    return runner
 
 
 def __getattr__(name: str):

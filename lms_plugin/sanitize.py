@@ -1,4 +1,5 @@
-"""The one sanitiser policy (DESIGN §8): every piece of HTML a person wrote goes through here.
+"""The one sanitiser policy (DESIGN §8): every piece of HTML a person wrote goes through here, and every
+cell of a spreadsheet the app writes (``spreadsheet_cell``).
 
 nh3 (ammonia) does the cleaning. bleach is unmaintained since June 2026, so it
 is used only for what nh3 lacks, turning pasted URLs in posts into links, and
@@ -56,3 +57,16 @@ def clean_post(text: str) -> str:
 def to_text(html: str) -> str:
     """Visible text of sanitised HTML, for word counts and similarity."""
     return _html.unescape(nh3.clean(html or "", tags=set(), strip_comments=True))
+
+
+# What a spreadsheet reads as the start of a formula (or, for tab/CR/LF, lets one through after it);
+# full-width = + - @ too, which some spreadsheets in East Asian locales read the same way.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_cell(value):
+    """A cell for CSV, XLSX and zip manifests: text that a spreadsheet would run as a formula gets a leading
+    single quote (OWASP, CSV injection), so it shows as text; numbers and empty cells are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

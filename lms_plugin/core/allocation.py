@@ -40,12 +40,14 @@ class MarkingState:
 
     @property
     def stage(self) -> str:
-        """The allocation page's column: awaiting_first | awaiting_second | needs_third | final."""
-        if self.status == "final":
-            return "final"
-        if self.status == "needs_third":
-            return "needs_third"
-        return "awaiting_first" if self.marks_done == 0 else "awaiting_second"
+        return stage_of(self.status, self.marks_done)
+
+
+def stage_of(status: str, marks_done: int) -> str:
+    """The allocation page's column: awaiting_first | awaiting_second | needs_third | final."""
+    if status in ("final", "needs_third"):
+        return status
+    return "awaiting_first" if marks_done == 0 else "awaiting_second"
 
 
 def marking_state(rounds: Iterable[Round], *, appeal_open: bool = False, threshold: float = DEFAULT_THRESHOLD,

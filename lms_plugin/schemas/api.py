@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 _NON_EMPTY = validate.Length(min=1)
+MAX_INT = 2**31 - 1        # ids and counts are INTEGER columns (PostgreSQL: 4 bytes); the same bound on SQLite
 
 
 class UTCDateTime(fields.DateTime):
@@ -22,9 +23,24 @@ class UTCDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class Id(fields.Integer):
+    """A row id in a request body: 1..MAX_INT (a larger number names nothing and would overflow the driver)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_INT))
+        super().__init__(**kwargs)
+
+
 class _Body(Schema):
     class Meta:
         unknown = RAISE
+
+    @validates_schema
+    def _integers_fit_the_store(self, data, **_kwargs):
+        """Every integer of every body, ids or not, fits the database's INTEGER."""
+        for name, value in data.items():
+            if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT - 1 <= value <= MAX_INT:
+                raise ValidationError(f"Must be between {-MAX_INT - 1} and {MAX_INT}.", name)
 
 
 # ---- request bodies ---------------------------------------------------------------------------
@@ -46,8 +62,7 @@ class ChoiceRequestSchema(_Body):
 
 class PostRequestSchema(_Body):
     body = fields.String(required=True, metadata={"description": "HTML or text; sanitised before it is stored."})
-    parent_id = fields.Integer(load_default=None, allow_none=True,
-                               metadata={"description": "The post this one answers."})
+    parent_id = Id(load_default=None, allow_none=True, metadata={"description": "The post this one answers."})
 
 
 class ReportRequestSchema(_Body):
@@ -98,7 +113,22 @@ class ErrorSchema(Schema):
 
 
 class TokenSchema(Schema):
-    token = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "Shown this once; valid for TOKEN_DAYS days "
+                                                                  "(30 by default) or until revoked."})
+
+
+class TokenInfoSchema(Schema):
+    id = fields.Integer(required=True)
+    created_at = UTCDateTime(required=True)
+    expires_at = UTCDateTime(required=True)
+    last_used_at = UTCDateTime(required=True, allow_none=True,
+                               metadata={"description": "To the minute: written at most once a minute."})
+    current = fields.Boolean(required=True, metadata={"description": "The token this request was sent with."})
+
+
+class TokenListSchema(Schema):
+    tokens = fields.List(fields.Nested(TokenInfoSchema), required=True,
+                         metadata={"description": "The caller's live tokens (not expired, not revoked), newest first."})
 
 
 class ScenarioRefSchema(Schema):
@@ -351,6 +381,12 @@ class GradeReportSchema(Schema):
                                metadata={"description": "An appeal may be filed until then; null: not (any more)."})
 
 
+class SimilarityExcerptSchema(Schema):
+    start = fields.Integer(required=True, metadata={"description": "Offset of the excerpt in the source."})
+    end = fields.Integer(required=True)
+    text = fields.String(required=True)
+
+
 class SimilaritySourceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["essay", "reference"]))
     id = fields.Integer(required=True)
@@ -361,7 +397,12 @@ class SimilaritySourceSchema(Schema):
     passages = fields.List(fields.List(fields.Integer()), required=True,
                            metadata={"description": "[essay start, essay end, source start, source end] "
                                                     "character offsets."})
-    text = fields.String(required=True, metadata={"description": "The source's text, for side-by-side views."})
+    text = fields.String(required=True, allow_none=True, metadata={
+        "description": "The source's whole text, for side-by-side views; null where the caller may read only "
+                       "the excerpts (an examiner, of an essay from another cohort)."})
+    length = fields.Integer(required=True, metadata={"description": "The source's length in characters."})
+    excerpts = fields.List(fields.Nested(SimilarityExcerptSchema), required=True, metadata={
+        "description": "Each shared passage with up to 200 characters either side, cut at word boundaries."})
 
 
 class SimilarityReportSchema(Schema):

@@ -15,14 +15,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..core.allocation import APPEAL, MarkingState, Round, choose_examiners, marking_state
+from ..core.allocation import APPEAL, MarkingState, Round, choose_examiners, marking_state, stage_of
 from ..core.grading import DEFAULT_THRESHOLD
 from ..store import models as m
-from . import audit, notifications
-from .accounts import STAFF
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from . import audit, notifications, policy
+from .errors import Conflict, Invalid, NotFound
 
-MARKERS = ("examiner",) + STAFF     # a chief examiner (lecturer) may take a round himself
+MARKERS = policy.MARKERS          # who may hold a round (web/examiner.py gates its pages by it)
 
 
 def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
@@ -33,8 +32,7 @@ def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
 
 
 def require_chief(user: m.User) -> None:
-    if user.role not in STAFF:
-        raise Forbidden("Chỉ trưởng ban chấm (giảng viên) được phân công chấm")
+    policy.require(user, "marking.allocate")
 
 
 def pool_ids(session: Session, assignment_id: int, *, present_only: bool = True) -> list[int]:
@@ -161,7 +159,7 @@ def pool_view(session: Session, actor: m.User, assignment_id: int, now: datetime
 
 def _examiner(session: Session, examiner_id: int) -> m.User:
     user = session.get(m.User, examiner_id)
-    if user is None or user.role not in MARKERS or not user.active:
+    if user is None or not policy.allowed(user, "grade.mark") or not user.active:
         raise Invalid("Tài khoản này không thể chấm bài", {"examiner": ["not an examiner"]})
     return user
 
@@ -379,14 +377,14 @@ def waiting_items(session: Session, assignment_id: int, limit: int = 200) -> tup
         for g, name in session.execute(select(m.Grade, m.User.display_name).join(m.User, m.User.id == m.Grade.examiner_id)
                                        .where(m.Grade.essay_id.in_(ids)).order_by(m.Grade.round)):
             grades.setdefault(g.essay_id, []).append((g.round, name, g.finalised_at is not None))
+    appealed = set(session.scalars(select(m.Appeal.essay_id).where(
+        m.Appeal.essay_id.in_(ids), m.Appeal.status.in_(("submitted", "assigned"))))) if ids else set()
     items = []
     for essay, result in rows:
         held = {r for r, _n, _f in grades.get(essay.id, [])}
-        wanted = [1, 2] + ([3] if result.status == "needs_third" else []) + \
-            ([APPEAL] if _appeal_open(session, essay.id) else [])
-        stage = "final" if result.status == "final" else result.status if result.status == "needs_third" else \
-            ("awaiting_first" if result.marks_done == 0 else "awaiting_second")
-        items.append(WaitingItem(essay.id, essay.kind, essay.submitted_at, result.status, stage,
+        wanted = [1, 2] + ([3] if result.status == "needs_third" else []) + ([APPEAL] if essay.id in appealed else [])
+        items.append(WaitingItem(essay.id, essay.kind, essay.submitted_at, result.status,
+                                 stage_of(result.status, result.marks_done),
                                  tuple(grades.get(essay.id, [])), tuple(r for r in wanted if r not in held)))
     return items, total or 0
 

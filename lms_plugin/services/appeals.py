@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..core.allocation import appeal_outcome
 from ..store import models as m
-from . import audit, notifications
-from .accounts import STAFF
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from . import audit, notifications, policy
+from .errors import Conflict, Invalid, NotFound
 
 MAX_REASON = 5000
 
@@ -41,8 +40,9 @@ def window_end(session: Session, essay: m.Essay, result: m.EssayResult | None, *
 def file_appeal(session: Session, user: m.User, essay_id: int, reason: str, *,
                 now: datetime | None = None) -> m.Appeal:
     essay = session.get(m.Essay, essay_id)
-    if essay is None or essay.user_id != user.id or essay.kind != "essay":
+    if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch của bạn")
+    policy.require(user, "appeal.file", essay)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Hãy nêu lý do đề nghị phúc khảo", {"reason": ["required"]})
@@ -93,8 +93,7 @@ class AppealView:
 
 
 def appeals_of(session: Session, actor: m.User, assignment_id: int) -> list[AppealView]:
-    if actor.role not in STAFF:
-        raise Forbidden("Chỉ trưởng ban chấm (giảng viên) được phân công chấm")
+    policy.require(actor, "marking.allocate")
     rows = session.execute(select(m.Appeal, m.Essay, m.User).join(m.Essay, m.Essay.id == m.Appeal.essay_id)
                            .join(m.User, m.User.id == m.Appeal.user_id)
                            .where(m.Essay.assignment_id == assignment_id).order_by(m.Appeal.created_at)).all()

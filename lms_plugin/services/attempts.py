@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..core.scenarios import DecisionError, PathScore, walk
 from ..store import models as m
 from ..units.case import stage_view
+from . import policy
 from .cohorts import learner_assignment, require_open_for
 from .content import scenario_data
 from .errors import Conflict, Invalid, NotFound
@@ -111,8 +112,9 @@ def _refused(exc: DecisionError) -> Invalid:
 def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choice_id: str, *,
            now: datetime | None = None) -> ChoiceOutcome:
     attempt = session.get(m.Attempt, attempt_id)
-    if attempt is None or attempt.user_id != user.id:
+    if attempt is None:
         raise NotFound("Không tìm thấy lượt làm bài")
+    policy.require(user, "attempt.play", attempt)
     require_open_for(session, attempt.assignment, user, _now(now))
     decisions = [tuple(d) for d in attempt.decisions] + [(stage_id, choice_id)]
     try:

@@ -23,12 +23,11 @@ from ..core.scenarios import Scenario as ScenarioData
 from ..schemas.content import ScenarioSchema
 from ..schemas.files import ContentError, FileError, load_document, locate, parse_yaml
 from ..store import models as m
-from . import audit
+from . import audit, policy
 from .catalog import LoadedAttachment, LoadedScenario, _fingerprint
 from .content import Imported, add_scenario_version, course_data, latest_rubric_version, scenario_data
-from .errors import N_, Forbidden, Invalid, NotFound
+from .errors import N_, Invalid, NotFound
 
-AUTHORS = ("lecturer", "admin")
 FORM_NAME = "form"
 
 
@@ -44,8 +43,7 @@ class ScenarioRejected(Invalid):
 
 
 def _require_author(user: m.User) -> None:
-    if user.role not in AUTHORS:
-        raise Forbidden("Chỉ giảng viên được soạn tình huống")
+    policy.require(user, "scenario.author")
 
 
 def _course_for(session: Session, scenario: ScenarioData, course_slug: str | None) -> m.Course | Problem:

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.courses import Course
 from ..core.rubrics import Rubric
 from ..core.scenarios import Problem, Scenario
-from ..schemas.files import ContentError, FileError, load_document, locate
+from ..schemas.files import MAX_BYTES, TOO_BIG, ContentError, FileError, load_document, locate
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 COURSE_FILE = "course.yaml"
@@ -129,7 +129,13 @@ class _Loader:
     def _read(self, path: Path, kind: str):
         name = display_name(path)
         try:
+            if path.stat().st_size > MAX_BYTES:     # refused before a byte is read (schemas/files.py words it)
+                raise ContentError([FileError(name, None, "", TOO_BIG % {"size": path.stat().st_size,
+                                                                         "max": MAX_BYTES})])
             raw = path.read_bytes()
+        except ContentError as exc:
+            self.catalog.errors.extend(exc.errors)
+            return None
         except OSError as exc:
             self.catalog.errors.append(FileError(name, None, "", f"cannot read: {exc.strerror}"))
             return None
@@ -243,7 +249,8 @@ def load_catalog(paths: list[str | Path]) -> Catalog:
     kinds = {}
     for path in files:
         try:
-            kinds[path] = _kind(path, path.read_bytes()[:65536])
+            with path.open("rb") as head:
+                kinds[path] = _kind(path, head.read(65536))
         except OSError:
             kinds[path] = "scenario"
     for path in files:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
-from .accounts import STAFF
+from . import policy
 from .cohorts import assignments_for, get_assignment, learner_assignment, window_for
 from .content import scenario_data
 from .errors import NotFound
@@ -98,10 +98,8 @@ def assignment_card(session: Session, user: m.User, assignment_id: int,
 
 def attachment(session: Session, user: m.User, assignment_id: int, position: int) -> m.ScenarioAttachment:
     """A file of the assignment's scenario: for the cohort's members and for lecturers."""
-    if user.role in STAFF:
-        assignment = get_assignment(session, assignment_id)
-    else:
-        assignment, _ = learner_assignment(session, user, assignment_id)
+    assignment = get_assignment(session, assignment_id)
+    policy.require(user, "assignment.read", assignment)
     found = next((a for a in assignment.scenario_version.attachments if a.position == position), None)
     if found is None:
         raise NotFound("Không tìm thấy tệp đính kèm")

@@ -7,15 +7,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
-from .accounts import STAFF
+from . import policy
 from .cohorts import get_cohort
-from .errors import Forbidden
 
 
 
 def _require_staff(user: m.User) -> None:
-    if user.role not in STAFF:
-        raise Forbidden("Chỉ giảng viên và người tổ chức lớp được xem mục này")
+    policy.require(user, "directory.read")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from ..core.essays import count_words, sha256
 from ..sanitize import clean_post, to_text
 from ..store import models as m
-from .accounts import STAFF
-from . import allocation, audit, grading
+from . import allocation, audit, grading, policy
 from .cohorts import get_assignment, learner_assignment, require_open, require_open_for
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .limits import MAX_ID, bounded_text
 
 MAX_POST_CHARS = 20_000
 MAX_REPORT_CHARS = 200_000
@@ -52,7 +52,7 @@ def _now(now: datetime | None) -> datetime:
 
 def _group_of(session: Session, user: m.User, assignment_id: int, group_id: int | None) -> tuple[m.Assignment, int]:
     """The group whose discussion ``user`` may read: their own; staff name one."""
-    if user.role in STAFF:
+    if policy.allowed(user, "discussion.read_any"):
         assignment = get_assignment(session, assignment_id)
         group = session.get(m.Group, group_id) if group_id else None
         if group is None or group.cohort_id != assignment.cohort_id:
@@ -68,7 +68,7 @@ def _group_of(session: Session, user: m.User, assignment_id: int, group_id: int 
 
 def _view(post: m.Post, viewer: m.User) -> PostView:
     hidden = post.hidden_at is not None
-    body = post.body if (not hidden or viewer.role in STAFF) else ""
+    body = post.body if (not hidden or policy.allowed(viewer, "post.moderate")) else ""
     return PostView(post.id, post.parent_id, post.author.display_name, post.author_id, body, post.created_at,
                     post.edited_at, hidden, post.hidden_reason if hidden else None, len(post.edits))
 
@@ -94,12 +94,11 @@ def list_posts(session: Session, user: m.User, assignment_id: int, group_id: int
 
 def post_message(session: Session, user: m.User, assignment_id: int, body: str, parent_id: int | None = None,
                  *, now: datetime | None = None) -> PostView:
-    if user.role in STAFF:
-        raise Forbidden("Giảng viên điều hành thảo luận; chỉ thành viên nhóm được đăng bài")
+    policy.require(user, "post.write")
     assignment, group = _group_of(session, user, assignment_id, None)
     require_open_for(session, assignment, user, _now(now))
     if parent_id is not None:
-        parent = session.get(m.Post, parent_id)
+        parent = session.get(m.Post, parent_id) if 0 < parent_id <= MAX_ID else None
         if parent is None or parent.group_id != group or parent.assignment_id != assignment_id:
             raise Invalid("Bài bạn trả lời không thuộc cuộc thảo luận này", {"parent_id": ["unknown"]})
     post = m.Post(assignment_id=assignment_id, group_id=group, author_id=user.id, parent_id=parent_id,
@@ -111,8 +110,9 @@ def post_message(session: Session, user: m.User, assignment_id: int, body: str, 
 
 def edit_post(session: Session, user: m.User, post_id: int, body: str, *, now: datetime | None = None) -> PostView:
     post = session.get(m.Post, post_id)
-    if post is None or post.author_id != user.id:
+    if post is None:
         raise NotFound("Không tìm thấy bài đăng của bạn")
+    policy.require(user, "post.edit", post)
     if post.hidden_at is not None:
         raise Conflict("Không thể sửa bài đăng đã bị ẩn")
     require_open_for(session, post_assignment(session, post), user, _now(now))
@@ -127,16 +127,16 @@ def post_assignment(session: Session, post: m.Post) -> m.Assignment:
 
 
 def hide_post(session: Session, user: m.User, post_id: int, reason: str, *, now: datetime | None = None) -> PostView:
-    if user.role not in STAFF:
-        raise Forbidden("Chỉ giảng viên được điều hành thảo luận")
+    policy.require(user, "post.moderate")
     post = session.get(m.Post, post_id)
     if post is None:
         raise NotFound("Không tìm thấy bài đăng")
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Hãy nêu lý do ẩn bài đăng", {"reason": ["required"]})
-    post.hidden_at, post.hidden_by_id, post.hidden_reason = _now(now), user.id, reason[:500]
-    audit.record(session, user.id, "post.hide", "post", post.id, reason=reason[:500])
+    reason = bounded_text(reason, "reason", 500)
+    post.hidden_at, post.hidden_by_id, post.hidden_reason = _now(now), user.id, reason
+    audit.record(session, user.id, "post.hide", "post", post.id, reason=reason)
     return _view(post, user)
 
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from ..core import essays as core
 from ..store import models as m
-from . import allocation, audit, similarity
-from .accounts import STAFF
+from . import allocation, audit, policy, similarity
 from .cohorts import get_assignment, learner_assignment, require_submission_open, submission_state, window_for
 from .content import scenario_data
-from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from .errors import N_, Conflict, Invalid, NotFound
+from .limits import refuse_controls
 
 MAX_ESSAY_CHARS = 200_000   # ~30,000 words: ten times the longest essay a scenario asks for
 
@@ -48,7 +48,7 @@ def _check_body(body) -> str:
         raise Invalid("Thiếu nội dung bài thu hoạch", {"body": ["required"]})
     if len(body) > MAX_ESSAY_CHARS:
         raise Invalid("Bài thu hoạch dài quá %(n)s ký tự", {"body": ["too long"]}, n=MAX_ESSAY_CHARS)
-    return body
+    return refuse_controls(body, "body")       # refused, never stripped: a submitted essay is kept exactly
 
 
 def get_draft(session: Session, user: m.User, assignment_id: int) -> DraftView:
@@ -209,7 +209,7 @@ def never_submitted():
 
 def unsubmitted_drafts(session: Session, actor: m.User, assignment_id: int) -> list[UnsubmittedDraft]:
     """For the lecturer: cadres who wrote a draft but never submitted it."""
-    _require_staff(actor)
+    policy.require(actor, "draft.read_others")
     rows = session.execute(select(m.EssayDraft, m.User).join(m.User, m.User.id == m.EssayDraft.user_id)
                            .where(m.EssayDraft.assignment_id == assignment_id, never_submitted())
                            .order_by(m.User.display_name, m.User.username)).all()
@@ -219,18 +219,13 @@ def unsubmitted_drafts(session: Session, actor: m.User, assignment_id: int) -> l
 
 def draft_for_staff(session: Session, actor: m.User, assignment_id: int, user_id: int) -> tuple[m.User, DraftView]:
     """A cadre's draft as last saved, read by a lecturer (read-only)."""
-    _require_staff(actor)
+    policy.require(actor, "draft.read_others")
     get_assignment(session, assignment_id)
     draft = session.scalar(select(m.EssayDraft).where(m.EssayDraft.assignment_id == assignment_id,
                                                       m.EssayDraft.user_id == user_id))
     if draft is None:
         raise NotFound("Học viên này không có bản nháp")
     return session.get(m.User, user_id), DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
-
-
-def _require_staff(actor: m.User) -> None:
-    if actor.role not in STAFF:
-        raise Forbidden("Chỉ giảng viên được xem bản nháp của học viên")
 
 
 def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:
@@ -248,15 +243,8 @@ def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Ess
     essay = session.get(m.Essay, essay_id)
     if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch")
-    if user.id == essay.user_id or user.role in ("lecturer", "admin"):
-        return essay, True
-    if essay.kind == "report" and session.scalar(select(m.Membership.id).where(
-            m.Membership.user_id == user.id, m.Membership.group_id == essay.group_id)):
-        return essay, True
-    if user.role == "examiner" and session.scalar(select(m.Grade).where(
-            m.Grade.essay_id == essay.id, m.Grade.examiner_id == user.id)):
-        return essay, False
-    raise NotFound("Không tìm thấy bài thu hoạch")
+    policy.require(user, "essay.read", essay)
+    return essay, policy.allowed(user, "essay.read_author", essay)
 
 
 def receipt_of(essay: m.Essay, warnings: tuple[str, ...] = ()) -> Receipt:

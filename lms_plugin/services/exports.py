@@ -28,12 +28,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from ..sanitize import spreadsheet_cell
 from ..store import models as m
+from . import policy
 from .cohorts import get_cohort
 from .content import rubric_data, scenario_data
-from .errors import N_, Forbidden
+from .errors import N_
 
-READERS = ("admin", "lecturer")
 ROUNDS = (1, 2, 3)
 CHUNK = 1000                 # ids per IN list, cadres per batch
 
@@ -59,11 +60,6 @@ TAIL_HEADERS = (N_("Điểm cuối cùng"), N_("Đã công bố điểm"), N_("P
 class GradeTable:
     columns: list[str]
     rows: list[list[Any]]
-
-
-def _require_reader(user: m.User) -> None:
-    if user.role not in READERS:
-        raise Forbidden("Chỉ giảng viên và người tổ chức lớp được tải dữ liệu xuất")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -106,7 +102,7 @@ def grade_table(session: Session, user: m.User, cohort_id: int, gettext: Gettext
 def grade_rows(session: Session, user: m.User, cohort_id: int,
                gettext: Gettext | None = None) -> tuple[list[str], Iterator[list[Any]]]:
     """The header and the rows, produced batch by batch (a caller may write them as they come)."""
-    _require_reader(user)
+    policy.require(user, "export")
     _ = gettext or (lambda text: text)
     cohort = get_cohort(session, cohort_id)
     assignments = list(session.scalars(select(m.Assignment).where(m.Assignment.cohort_id == cohort.id)
@@ -261,6 +257,8 @@ def _appeals(session: Session, essay_ids: list[int]) -> dict[int, m.Appeal]:
 
 
 def _cell(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run is neutralised before numbers become text."""
+    value = spreadsheet_cell(value)
     return "" if value is None else (f"{value:g}" if isinstance(value, float) else value)
 
 
@@ -273,7 +271,7 @@ def csv_chunks(columns: list[str], rows: Iterable[list[Any]], lines: int = 500) 
     """The CSV a few hundred lines at a time (the first chunk starts with the BOM)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([_cell(c) for c in columns])
     first, count = True, 0
     for row in rows:
         writer.writerow([_cell(v) for v in row])
@@ -289,22 +287,30 @@ def csv_chunks(columns: list[str], rows: Iterable[list[Any]], lines: int = 500) 
 def grades_xlsx(table: GradeTable, sheet_title: str = "grades") -> bytes:
     """Written in openpyxl's write-only mode: rows go out as they come, memory stays flat."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_safe_sheet_title(sheet_title))
     sheet.freeze_panes = "A2"
     header = []
     for name in table.columns:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = _xlsx_cell(sheet, name)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     for row in table.rows:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, v) if isinstance(v, str) else v for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(sheet, text: str):
+    """Text stays text: neutralised like a CSV cell, and typed as a string so openpyxl never stores it as a
+    formula (it does for any str starting with "=")."""
+    from openpyxl.cell import WriteOnlyCell
+    cell = WriteOnlyCell(sheet, value=spreadsheet_cell(text))
+    cell.data_type = "s"
+    return cell
 
 
 def _safe_sheet_title(title: str) -> str:
@@ -312,7 +318,9 @@ def _safe_sheet_title(title: str) -> str:
 
 
 def _safe(part: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", part, flags=re.UNICODE).strip("_") or "x"
+    """A file name part; never starting with "-" (read as an option by shell tools, a formula by spreadsheets)
+    or "." (a hidden file)."""
+    return re.sub(r"[^\w.-]+", "_", part, flags=re.UNICODE).strip("_").lstrip("-.") or "x"
 
 
 def essay_filename(essay: m.Essay) -> str:
@@ -329,7 +337,7 @@ def _essays(session: Session, cohort: m.Cohort) -> list[m.Essay]:
 
 
 def essays_zip(session: Session, user: m.User, cohort_id: int) -> bytes:
-    _require_reader(user)
+    policy.require(user, "export")
     cohort = get_cohort(session, cohort_id)
     manifest = io.StringIO()
     writer = csv.writer(manifest)
@@ -347,8 +355,9 @@ def essays_zip(session: Session, user: m.User, cohort_id: int) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, body)
-            writer.writerow([name, essay.author.username, essay.author.display_name,
-                             essay.assignment.scenario_version.scenario.slug, essay.version, essay.words,
-                             _iso(essay.submitted_at), hashlib.sha256(body).hexdigest()])
+            writer.writerow([_cell(v) for v in (
+                name, essay.author.username, essay.author.display_name,
+                essay.assignment.scenario_version.scenario.slug, essay.version, essay.words,
+                _iso(essay.submitted_at), hashlib.sha256(body).hexdigest())])
         archive.writestr("manifest.csv", manifest.getvalue().encode("utf-8-sig"))
     return out.getvalue()

@@ -16,7 +16,7 @@ from ..core.allocation import APPEAL
 from ..core.grading import DEFAULT_THRESHOLD
 from ..core.rubrics import Rubric, RubricError
 from ..store import models as m
-from . import allocation, appeals, audit, release as releases
+from . import allocation, appeals, audit, policy, release as releases
 from .content import rubric_data, scenario_data
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -91,8 +91,7 @@ def _status(grade: m.Grade) -> str:
 
 def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
     """The rounds given to this person to mark (an examiner, or a chief examiner who took one)."""
-    if examiner.role not in allocation.MARKERS:
-        raise Forbidden("Chỉ giám khảo được chấm bài")
+    policy.require(examiner, "grade.mark")
     grades = session.scalars(select(m.Grade).where(m.Grade.examiner_id == examiner.id)
                              .order_by(m.Grade.finalised_at.is_not(None), m.Grade.id))
     items = []
@@ -170,7 +169,7 @@ def _complete(rubric: Rubric, scores: dict[str, float], comments: dict[str, str]
 def grade_for_author(session: Session, user: m.User, essay_id: int, *, now: datetime | None = None) -> GradeReport:
     """Blind both ways: nothing of the marking shows until this submission's final mark is released."""
     essay = session.get(m.Essay, essay_id)
-    if essay is None or not _may_read_as_author(session, user, essay):
+    if essay is None or not policy.allowed(user, "grade.read_own", essay):
         raise NotFound("Không tìm thấy bài thu hoạch của bạn")
     result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
     if result is None or result.released_at is None or result.status != "final":
@@ -189,14 +188,6 @@ def grade_for_author(session: Session, user: m.User, essay_id: int, *, now: date
                        tuple({"start": a.start, "end": a.end, "quote": a.quote, "comment": a.comment} for a in notes),
                        result.released_at, result.corrected_at is not None, result.correction_reason or "",
                        appeal, appeals.window_end(session, essay, result, now=now))
-
-
-def _may_read_as_author(session: Session, user: m.User, essay: m.Essay) -> bool:
-    """The author of an essay; for a group report, every member of the group."""
-    if essay.kind == "report":
-        return session.scalar(select(m.Membership.id).where(
-            m.Membership.user_id == user.id, m.Membership.group_id == essay.group_id)) is not None
-    return essay.user_id == user.id
 
 
 def release_grades(session: Session, user: m.User, assignment_id: int, *, now: datetime | None = None) -> int:

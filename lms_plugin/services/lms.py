@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..core.scenarios import Scenario as ScenarioData
 from ..store import models as m
-from . import accounts, cohorts
+from . import accounts, cohorts, policy
 from .content import latest_scenario_versions, scenario_data
 from .errors import NotFound
 
@@ -86,7 +86,7 @@ def course_run_assignment(session: Session, cohort: m.Cohort, slug: str, number:
     if found is not None:
         return found
     pool = [u for u in (session.scalar(select(m.User).where(m.User.username == name)) for name in examiners)
-            if u is not None and u.role == "examiner"]
+            if u is not None and policy.allowed(u, "marking.named_examiner")]
     return cohorts.assign_scenario(session, cohort, slug, version=number, examiners=pool)
 
 

@@ -8,16 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
-from . import audit
-from .errors import Forbidden, Invalid, NotFound
+from . import audit, policy
+from .errors import Invalid, NotFound
+from .limits import bounded_text, refuse_controls
 
 KINDS = ("reference", "exclude")
 MAX_CHARS = 2_000_000
 
 
 def _require_lecturer(user: m.User) -> None:
-    if user.role not in ("lecturer", "admin"):
-        raise Forbidden("Chỉ giảng viên được quản lý văn bản tham chiếu")
+    policy.require(user, "reference.manage")
 
 
 def list_references(session: Session, user: m.User, course_id: int) -> list[m.ReferenceText]:
@@ -42,7 +42,8 @@ def add_reference(session: Session, user: m.User, course_id: int, title: str, ki
         raise Invalid("Hãy nhập tiêu đề, loại và nội dung văn bản", fields)
     if len(body) > MAX_CHARS:
         raise Invalid("Văn bản dài quá %(n)s ký tự", {"body": ["too long"]}, n=MAX_CHARS)
-    text = m.ReferenceText(course_id=course_id, kind=kind, title=title[:300], body=body, created_by_id=user.id)
+    title, body = bounded_text(title, "title", 300), refuse_controls(body, "body")
+    text = m.ReferenceText(course_id=course_id, kind=kind, title=title, body=body, created_by_id=user.id)
     session.add(text)
     session.flush()
     audit.record(session, user.id, "reference.add", "reference_text", text.id, kind=kind)

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from ..core.grading import round_to_step
 from ..store import models as m
-from . import audit, notifications
-from .allocation import require_chief, stage_counts, _is_latest
+from . import audit, notifications, policy
+from .allocation import stage_counts, _is_latest
 from .cohorts import get_assignment
 from .content import scenario_data
 from .errors import Conflict, Invalid, NotFound
@@ -44,7 +44,7 @@ class ReleaseOutcome:
 
 
 def preview(session: Session, actor: m.User, assignment_id: int) -> ReleasePreview:
-    require_chief(actor)
+    policy.require(actor, "release")
     assignment = get_assignment(session, assignment_id)
     counts = stage_counts(session, assignment_id)
     final_unreleased = {kind: session.scalar(
@@ -76,7 +76,7 @@ def release(session: Session, actor: m.User, assignment_id: int, *, expected: in
             now: datetime | None = None) -> ReleaseOutcome:
     """Release what ``preview`` counted; ``expected`` (the count the person confirmed) guards against a
     release that would cover more than they saw."""
-    require_chief(actor)
+    policy.require(actor, "release")
     assignment = get_assignment(session, assignment_id)
     now = now or datetime.now(timezone.utc)
     if expected is not None:
@@ -115,7 +115,7 @@ def release(session: Session, actor: m.User, assignment_id: int, *, expected: in
 def correct(session: Session, actor: m.User, essay_id: int, final: float, reason: str, *,
             now: datetime | None = None) -> m.EssayResult:
     """The chief examiner sets a final mark by hand (a released one too), with a reason for the record."""
-    require_chief(actor)
+    policy.require(actor, "release")
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Hãy ghi lý do điều chỉnh điểm", {"reason": ["required"]})

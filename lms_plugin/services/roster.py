@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..sanitize import spreadsheet_cell
 from ..store import models as m
-from . import accounts, audit, cohorts, policy, spreadsheets
+from . import accounts, audit, cohorts, limits, policy, spreadsheets
 from .errors import Invalid
 
 MAX_ROWS = 20_000
@@ -193,7 +193,10 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
     accepted: list[tuple[RosterRow, str, str]] = []
     for row in rows:
         role = role_of(row.role)
-        reason = None
+        reason = _unstorable(row)
+        if reason is not None:
+            result.rejected.append(reason)
+            continue
         if not row.name:
             reason = Rejected(row.row, "Thiếu họ tên")
         elif role is None:
@@ -232,6 +235,21 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
                  created=len(result.created), rejected=len(result.rejected))
     session.flush()
     return result
+
+
+# What each column may hold: the account's column lengths (store/models.py: User).
+STORED = (("name", "Họ tên", 200), ("commune", "Xã", 120), ("province", "Tỉnh", 120), ("contact", "Liên hệ", 200))
+
+
+def _unstorable(row: RosterRow) -> Rejected | None:
+    for key, label, max_len in STORED:
+        value = getattr(row, key)
+        if len(value) > max_len:
+            return Rejected(row.row, "Cột %(column)s dài %(n)s ký tự; tối đa %(max)s ký tự",
+                            {"column": label, "n": len(value), "max": max_len})
+        if limits.CONTROL.search(value):
+            return Rejected(row.row, "Cột %(column)s có ký tự điều khiển không hiển thị được", {"column": label})
+    return None
 
 
 def _free_username(base: str, taken: set[str], given: dict[str, list[int]]) -> str:

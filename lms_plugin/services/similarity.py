@@ -7,6 +7,7 @@ examiner to passages worth reading; it is not a verdict.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -18,9 +19,9 @@ from .. import jobs
 from . import similarity_index
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
-from .accounts import STAFF
+from . import policy
 from .content import scenario_data
-from .errors import Forbidden, NotFound
+from .errors import NotFound
 
 CHECK = "similarity.check_essay"
 
@@ -187,6 +188,31 @@ def request_check(session: Session, essay: m.Essay) -> None:
     jobs.defer(session, CHECK, essay_id=essay.id)
 
 
+CONTEXT = 200      # characters of another cohort's essay shown either side of a shared passage
+
+
+def excerpts(text: str, spans: list[tuple[int, int]], context: int = CONTEXT) -> list[dict[str, Any]]:
+    """The parts of ``text`` around the ``spans``: each with up to ``context`` characters either side, cut at
+    word boundaries (never inside a passage), overlapping parts merged; offsets stay those of ``text``."""
+    parts: list[list[int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+        if start >= end:
+            continue
+        lo, hi = max(0, start - context), min(len(text), end + context)
+        if lo > 0 and not text[lo - 1].isspace():          # begin at the next word within the context
+            gap = re.search(r"\s+", text[lo:start])
+            lo = lo + gap.end() if gap else start
+        if hi < len(text) and not text[hi].isspace():       # end after the last whole word
+            gap = [g for g in re.finditer(r"\s", text[end:hi])]
+            hi = end + gap[-1].start() if gap else end
+        if parts and lo <= parts[-1][1]:
+            parts[-1][1] = max(parts[-1][1], hi)
+        else:
+            parts.append([lo, hi])
+    return [{"start": lo, "end": hi, "text": text[lo:hi]} for lo, hi in parts]
+
+
 @dataclass(frozen=True)
 class ReportView:
     essay_id: int
@@ -199,19 +225,25 @@ class ReportView:
 
 
 def report_for(session: Session, user: m.User, essay_id: int) -> ReportView:
-    """The report for examiners of the essay and lecturers; sources' text comes along for side-by-side views."""
+    """The report for examiners of the essay and lecturers, with the sources' text for side-by-side views.
+
+    A source's whole text only where the policy allows it (``similarity.source_text``); otherwise ``text``
+    is None and only ``excerpts`` come along: the shared passages with a little context (an examiner
+    reading another cohort's essay). Never who wrote a source."""
     essay = session.get(m.Essay, essay_id)
-    allowed = essay is not None and (user.role in STAFF or (user.role == "examiner" and session.scalar(
-        select(m.Grade.id).where(m.Grade.essay_id == essay_id, m.Grade.examiner_id == user.id))))
-    if not allowed:
+    if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch")
+    policy.require(user, "similarity.read", essay)
     report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id))
     if report is None:
         raise NotFound("Chưa có báo cáo trùng lặp cho bài này")
     sources = []
     for entry in report.sources or []:
         row = session.get(m.Essay if entry["kind"] == "essay" else m.ReferenceText, entry["id"])
-        sources.append({**entry, "text": row.body if row is not None else ""})
+        text = row.body if row is not None else ""
+        full = row is None or policy.allowed(user, "similarity.source_text", policy.SourceOf(essay, row))
+        sources.append({**entry, "text": text if full else None, "length": len(text),
+                        "excerpts": excerpts(text, [(p[2], p[3]) for p in entry.get("passages") or []])})
     return ReportView(essay_id, report.status, report.score, report.paraphrase, sources, essay.body,
                       report.finished_at)
 
@@ -231,8 +263,7 @@ def cohort_view(session: Session, user: m.User, assignment_id: int, min_score: f
     course, and checked again when a later essay copies from it), so the page costs one read,
     not a new comparison of the whole cohort.
     """
-    if user.role not in STAFF:
-        raise Forbidden("Chỉ giảng viên xem báo cáo trùng lặp của cả lớp")
+    policy.require(user, "similarity.cohort")
     assignment = session.get(m.Assignment, assignment_id)
     if assignment is None:
         raise NotFound("Không tìm thấy bài được giao")

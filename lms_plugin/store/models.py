@@ -46,7 +46,23 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)   # sha256: a stolen table gives no tokens
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)   # at most once a minute
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)     # by its owner, an organiser, a new password
+    user: Mapped[User] = relationship()
+
+
+class UserSession(Base):
+    """A signed-in browser. Its cookies carry only a random key; ending the row (logout, a new password)
+    ends the session whatever cookie someone kept."""
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)     # sha256 of the cookie's key
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
     user: Mapped[User] = relationship()
 
 

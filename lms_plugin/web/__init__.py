@@ -13,10 +13,13 @@ from typing import Any
 from flask import Flask
 
 from ..store import db
-from . import errors, extensions, formatting, session as web_session
+from . import errors, extensions, formatting, headers, session as web_session
+from . import converters
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,                 # None: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db
+    "DEBUG": False,                       # never from FLASK_DEBUG or a .env: the debugger runs code for anyone
+    "HTTPS": False,                       # behind HTTPS: HSTS and Secure cookies (see web/headers.py)
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # an essay of 200,000 characters fits with room for JSON
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -43,6 +46,16 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USE_TLS": False,                # STARTTLS
     "MAIL_SENDER": "CaseLab <no-reply@localhost>",
     "BASE_URL": "http://localhost:5000",  # links in mails point here
+    # sessions and tokens end (web/session.py, services/credentials.py)
+    "SESSION_HOURS": 12,                  # a sign-in without "remember me" lasts this long at most
+    "REMEMBER_DAYS": 14,                  # ... and with it
+    "TOKEN_DAYS": 30,                     # an API token's life
+    # sign-in throttling (web/throttle.py): failures in a window, per account and per address
+    "LOGIN_FAILURES_PER_ACCOUNT": 10,
+    "LOGIN_FAILURES_PER_ADDRESS": 50,     # a training room shares one address
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    "RATELIMIT_STORAGE_URI": "memory://",  # one process; redis://host:6379/0 to share it between workers
+    "TRUSTED_PROXIES": 0,                 # reverse proxies in front that append the client to X-Forwarded-For
 }
 
 
@@ -92,6 +105,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     web_session.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
+    converters.init_app(app)              # before the blueprints: <int:…> and JSON bodies bounded
     _register_blueprints(app)
     return app
 

@@ -15,8 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..services import accounts as accounts_service
 from ..services import cohorts as cohort_service
+from ..services import credentials
 from ..services import directory, exports, roster
 from ..services.errors import ServiceError
+from . import downloads
 from .access import role_required
 from .formatting import LOCAL_ZONE
 from .session import commit, db_session
@@ -131,12 +133,28 @@ def reset_password(user_id: int):
     return response
 
 
+@bp.route("/accounts/<int:user_id>/tokens")
+@role_required("admin")
+def account_tokens(user_id: int):
+    """Someone's live API tokens, to revoke one that leaked (a new password revokes them all)."""
+    tokens = credentials.tokens_of(db_session(), current_user.row, user_id)
+    return render_template("admin/account_tokens.html", tokens=tokens,
+                           person=credentials.holder(db_session(), current_user.row, user_id))
+
+
+@bp.route("/accounts/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@role_required("admin")
+def revoke_account_token(user_id: int, token_id: int):
+    credentials.revoke_token(db_session(), current_user.row, token_id, user_id=user_id)
+    commit()
+    flash(_("Đã thu hồi mã truy cập."), "success")
+    return redirect(url_for(".account_tokens", user_id=user_id))
+
+
 # Exports: organisers and lecturers
 
 def _download(body: bytes, mimetype: str, cohort_id: int, suffix: str) -> Response:
-    name = f"caselab-cohort-{cohort_id}-{suffix}"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response = downloads.attachment(body, mimetype, f"caselab-cohort-{cohort_id}-{suffix}")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -5,13 +5,16 @@ api_core holds the blueprint, authentication, CSRF and body parsing.
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from dataclasses import asdict
+
+from flask import current_app, g, request
 from flask_babel import gettext as _
 
 from ..schemas import api as s
-from ..services import accounts
+from ..services import accounts, credentials
+from . import throttle
 from . import api_allocation, api_assignments, api_learning, api_marking  # noqa: F401  (registers their endpoints on bp)
-from .api_core import ENDPOINTS, ApiError, bp, endpoint, password_change_first
+from .api_core import ENDPOINTS, ApiError, bp, endpoint, me, password_change_first
 from .openapi import build_document
 from .session import commit, db_session
 
@@ -21,16 +24,40 @@ API_VERSION = "1.0.0"
 
 
 @endpoint("/tokens", "POST", roles=None, tag="auth", summary="Exchange a username and password for a token",
-          body=s.TokenRequestSchema, responses={201: s.TokenSchema}, errors=(401, 403))
+          body=s.TokenRequestSchema, responses={201: s.TokenSchema}, errors=(401, 403, 429))
 def create_token(data):
-    user = accounts.authenticate(db_session(), data["username"], data["password"])
+    try:    # failures count with the login form's (web/throttle.py): 429 with Retry-After past the limit
+        user = throttle.authenticate(data["username"], data["password"])
+    except throttle.LoginLocked as locked:
+        raise ApiError(429, locked.message, headers=locked.headers) from None
     if user is None:
         raise ApiError(401, _("Sai tên đăng nhập hoặc mật khẩu."))
     if user.must_change_password:
         raise ApiError(403, password_change_first())
-    token = accounts.issue_token(db_session(), user)
+    token = credentials.issue_token(db_session(), user, days=current_app.config["TOKEN_DAYS"])
     commit()
     return {"token": token}, 201
+
+
+def _token_list() -> dict:
+    current = g.get("token_id")
+    return {"tokens": [{**asdict(t), "current": t.id == current}
+                       for t in credentials.tokens_of(db_session(), me(), me().id)]}
+
+
+@endpoint("/tokens", "GET", roles=accounts.ROLES, tag="auth", summary="The caller's live tokens",
+          responses={200: s.TokenListSchema})
+def list_tokens():
+    return _token_list()
+
+
+@endpoint("/tokens/<int:token_id>", "DELETE", roles=accounts.ROLES, tag="auth", errors=(404,),
+          summary="Revoke one of the caller's tokens (this one too); answers with the tokens that remain",
+          responses={200: s.TokenListSchema})
+def revoke_token(token_id: int):
+    credentials.revoke_token(db_session(), me(), token_id, user_id=me().id)
+    commit()
+    return _token_list()
 
 
 def openapi_document() -> dict:

@@ -8,7 +8,6 @@ the API with its session cookie; then unsafe methods must carry the
 """
 from __future__ import annotations
 
-import json
 from functools import wraps
 from typing import Any
 
@@ -20,6 +19,7 @@ from marshmallow import Schema, ValidationError
 from wtforms import ValidationError as CSRFInvalid
 
 from ..services.errors import Invalid
+from .converters import MAX_ID, TooDeep, loads_bounded
 from .errors import error_response
 from .extensions import csrf
 from .openapi import Endpoint
@@ -107,7 +107,9 @@ def parse_body(schema: type[Schema]) -> dict[str, Any]:
         data: Any = {}
     else:
         try:
-            data = json.loads(raw)
+            data = loads_bounded(raw)
+        except TooDeep as exc:
+            raise ApiError(400, exc.description) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, _("Nội dung gửi lên không phải JSON hợp lệ: %(detail)s", detail=str(exc))) from None
     if not isinstance(data, dict):
@@ -150,6 +152,8 @@ def query_int(name: str) -> int | None:
     value = request.args.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Invalid("Tham số %(name)s phải là số nguyên", {name: ["not an integer"]}, name=name)
+    if len(value) > 10 or int(value) > MAX_ID:
+        raise Invalid("Tham số %(name)s vượt quá %(max)s", {name: ["out of range"]}, name=name, max=MAX_ID)
     return int(value)

@@ -6,7 +6,7 @@ them smoother (no reload for choices, new posts arriving, autosave).
 from __future__ import annotations
 
 
-from flask import (Blueprint, Response, abort, current_app, flash, get_template_attribute, jsonify, redirect,
+from flask import (Blueprint, abort, current_app, flash, get_template_attribute, jsonify, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,7 @@ from ..services.content import scenario_data
 from ..services.errors import Conflict, Forbidden, Invalid
 from ..units.case import stage_view
 from .access import role_required
+from . import downloads
 from .annotated import pieces
 from .formatting import csv_table
 from .errors import wants_json
@@ -137,11 +138,7 @@ def retry(assignment_id: int):
 @role_required("cadre", "lecturer", "admin")
 def attachment(assignment_id: int, position: int):
     item = dashboard.attachment(db_session(), _me(), assignment_id, position)
-    name = item.file.rsplit("/", 1)[-1]
-    response = Response(item.content, mimetype=item.media_type)
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{name}\""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return downloads.attachment(item.content, item.media_type, item.file)
 
 
 # Group discussion

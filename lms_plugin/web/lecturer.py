@@ -2,11 +2,10 @@
 progress, release, reference texts."""
 from __future__ import annotations
 
-import io
 import posixpath
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -21,6 +20,7 @@ from ..services.accounts import STAFF
 from ..services.content import course_data, scenario_data
 from ..services.errors import Conflict, Invalid, ServiceError
 from ..units.registry import units_for
+from . import downloads
 from .access import role_required
 from .formatting import LOCAL_ZONE, csv_table, to_utc
 from .public import catalogue_by_course
@@ -232,8 +232,7 @@ def attachment(slug: str, number: int, position: int):
     found = next((a for a in version.attachments if a.position == position), None)
     if found is None:
         abort(404)
-    return send_file(io.BytesIO(found.content), mimetype=found.media_type, as_attachment=True,
-                     download_name=posixpath.basename(found.file))
+    return downloads.attachment(found.content, found.media_type, found.file)
 
 
 # Assignments: create, follow, moderate, release

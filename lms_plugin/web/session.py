@@ -2,16 +2,28 @@
 
 Views call ``commit()`` once their use case has succeeded; whatever is left
 uncommitted when the request ends is rolled back.
+
+A browser is signed in by a session row (services/credentials.py): Flask-Login's
+session cookie and remember cookie carry only that row's random key, so logout or
+a new password ends them whatever copy someone kept. A script is signed in by an
+``Authorization: Bearer`` token; reading it writes nothing, and its ``last_used_at``
+is noted after the request, in a transaction of its own that may be skipped.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app, g
 from flask_login import UserMixin
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..services import accounts
+from ..services import credentials
 from ..store import models as m
 from .extensions import login_manager
+
+# how long noting a token's use may wait for another writer (a roster import) before it gives up
+TOUCH_WAIT_MS = 200
 
 
 def db_session() -> Session:
@@ -25,22 +37,35 @@ def commit() -> None:
 
 
 class SignedIn(UserMixin):
-    """Flask-Login's view of a user; ``.row`` is the store's User for services."""
+    """Flask-Login's view of a user; ``.row`` is the store's User for services.
+    ``session_key`` is the browser session's key (None when a token signed the request in)."""
 
-    def __init__(self, row: m.User):
-        self.row = row
+    def __init__(self, row: m.User, session_key: str | None = None, remember: bool = False):
+        self.row, self.session_key, self.remember = row, session_key, remember
 
     def get_id(self) -> str:
-        return str(self.row.id)
+        return self.session_key or ""
 
     def __getattr__(self, name):
         return getattr(self.row, name)
 
 
+def session_lifetime(remember: bool) -> timedelta:
+    config = current_app.config
+    return timedelta(days=config["REMEMBER_DAYS"]) if remember else timedelta(hours=config["SESSION_HOURS"])
+
+
+def start_browser_session(user: m.User, remember: bool) -> SignedIn:
+    """A new session row for a browser that has just proved who it is (login, a new password)."""
+    key = credentials.start_session(db_session(), user, lifetime=session_lifetime(remember), remember=remember)
+    return SignedIn(user, key, remember)
+
+
 @login_manager.user_loader
-def _load_user(user_id: str):
-    row = db_session().get(m.User, int(user_id)) if user_id.isdigit() else None
-    return SignedIn(row) if row is not None and row.active else None
+def _load_user(session_key: str):
+    # cookies from before sessions were kept server-side carry a bare user id: no row, signed out
+    row = credentials.session_for(db_session(), session_key)
+    return SignedIn(row.user, session_key, row.remember) if row is not None else None
 
 
 @login_manager.request_loader
@@ -48,18 +73,51 @@ def _load_from_token(request):
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    row = accounts.user_for_token(db_session(), header.removeprefix("Bearer ").strip())
-    if row is None:
+    token = credentials.token_for(db_session(), header.removeprefix("Bearer ").strip())
+    if token is None:
         return None
-    db_session().commit()       # keep last_used_at
-    g.token_auth = True
-    return SignedIn(row)
+    g.token_auth, g.token_id = True, token.id
+    if credentials.needs_touch(token):
+        g.touch_token = token.id
+    return SignedIn(token.user)
+
+
+def _note_token_use(app: Flask, token_id: int) -> None:
+    """last_used_at in a short transaction of its own: a busy database makes it give up, never the request."""
+    try:
+        with app.extensions["caselab.engine"].connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                waited = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
+            try:
+                with Session(bind=conn) as session:
+                    if conn.dialect.name == "postgresql":
+                        session.execute(text(f"SET LOCAL lock_timeout = '{TOUCH_WAIT_MS}ms'"))
+                    credentials.note_use(session, token_id)
+                    session.commit()
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {waited}")
+                    conn.commit()
+    except Exception as exc:       # noqa: BLE001 (bookkeeping: nothing here may fail the request)
+        app.logger.info("last_used_at of token %s not noted: %s", token_id, exc)
 
 
 def init_app(app: Flask) -> None:
+    # cookies live no longer than the sessions they name (the rows are what counts)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_HOURS"])
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=app.config["REMEMBER_DAYS"]))
+
     @app.teardown_appcontext
     def _close(exc):
         session = g.pop("db", None)
         if session is not None:
             session.rollback()
             session.close()
+        token_id = g.pop("touch_token", None)
+        if token_id is not None:
+            _note_token_use(app, token_id)
+
+    from . import throttle      # its counters belong to the app (the module needs this one's db_session)
+    throttle.init_app(app)

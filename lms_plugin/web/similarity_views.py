@@ -1,7 +1,8 @@
 """Similarity pages: an essay beside the sources it shares passages with, and the reuse in a whole assignment.
 
-The service decides who may see what (examiners: only essays they mark, never
-the authors). Highlighting is built here as plain text pieces from the
+The service decides who may see what (services/policy.py; examiners: only essays
+they mark, never the authors, and of another cohort's essay only the excerpts
+around the shared passages). Highlighting is built here as plain text pieces from the
 passages' offsets, so the templates escape every character of the essays.
 """
 from __future__ import annotations
@@ -27,9 +28,13 @@ Piece = tuple[str, int | None]       # text, and the passage number it belongs t
 
 def highlight(text: str, spans: list[tuple[int, int]]) -> list[Piece]:
     """``text`` cut at the spans' offsets; span i (1-based) marks its piece with i. Overlaps are clipped."""
+    return _cut(text, [(number, start, end) for number, (start, end) in enumerate(spans, start=1)])
+
+
+def _cut(text: str, numbered: list[tuple[int, int, int]]) -> list[Piece]:
     pieces: list[Piece] = []
     at = 0
-    for number, (start, end) in sorted(enumerate(spans, start=1), key=lambda item: item[1]):
+    for number, start, end in sorted(numbered, key=lambda item: (item[1], item[2])):
         start, end = max(start, at, 0), min(end, len(text))
         if start >= end:
             continue
@@ -42,11 +47,33 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> list[Piece]:
     return pieces
 
 
+GAP: Piece = ("\n[…]\n", 0)          # passage number 0: text of the source left out
+
+
+def excerpt_pieces(source: dict[str, Any]) -> list[Piece]:
+    """Only the source's excerpts (the shared passages with a little context), numbered like the essay's
+    passages, with a gap where text is left out."""
+    spans = [(number, p[2], p[3]) for number, p in enumerate(source.get("passages") or [], start=1)]
+    pieces: list[Piece] = []
+    at = 0
+    for part in source.get("excerpts") or []:
+        start, end = part["start"], part["end"]
+        if start > at:
+            pieces.append(GAP)
+        pieces += _cut(part["text"], [(n, a - start, b - start) for n, a, b in spans if a < end and b > start])
+        at = end
+    if at < (source.get("length") or 0):
+        pieces.append(GAP)
+    return pieces
+
+
 def side_by_side(body: str, source: dict[str, Any]) -> dict[str, list[Piece]]:
-    """The essay and one source, each with the passages they share marked and numbered alike."""
+    """The essay and one source, each with the passages they share marked and numbered alike; of a source
+    the reader may not read whole (``text`` None), only its excerpts."""
     passages = source.get("passages") or []
-    return {"essay": highlight(body, [(p[0], p[1]) for p in passages]),
-            "source": highlight(source.get("text") or "", [(p[2], p[3]) for p in passages])}
+    theirs = (excerpt_pieces(source) if source.get("text") is None
+              else highlight(source["text"], [(p[2], p[3]) for p in passages]))
+    return {"essay": highlight(body, [(p[0], p[1]) for p in passages]), "source": theirs}
 
 
 def flag_score() -> float:

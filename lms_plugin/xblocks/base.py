@@ -28,6 +28,7 @@ from ..core.scenarios import Scenario
 from ..services import lms
 from ..services.content import scenario_data
 from ..services.errors import Forbidden, Invalid, ServiceError
+from ..services.limits import MAX_JSON_DEPTH, json_depth
 from ..store import db
 from ..units import registry
 
@@ -101,17 +102,28 @@ def json_call(schema: type[Schema] = Empty):
     its status (403, 404, 409, 422) with the message in the learner's language.
     """
     def decorate(method: Callable) -> Callable:
-        @XBlock.json_handler
+        @XBlock.handler
         @functools.wraps(method)
-        def handler(self, data, suffix=""):
+        def handler(self, request, suffix=""):
+            refused = self.gettext("Dữ liệu gửi lên không hợp lệ")
+            if request.method != "POST":
+                return self.error(405, refused)
+            # XBlock's own json_handler would recurse into any nesting: bound it first (services/limits.py)
+            raw = request.body or b"{}"
+            if json_depth(raw) > MAX_JSON_DEPTH:
+                return self.error(400, refused)
             try:
+                data = json.loads(raw)
                 args = schema().load(data if isinstance(data, dict) else {})
             except ValidationError as exc:
-                return self.error(400, self.gettext("Dữ liệu gửi lên không hợp lệ"), exc.messages)
+                return self.error(400, refused, exc.messages)
+            except (ValueError, RecursionError):
+                return self.error(400, refused)
             try:
-                return plain(method(self, **args))
+                answer = plain(method(self, **args))
             except ServiceError as exc:
                 return self.error(exc.status, exc.translated(self.gettext), exc.fields)
+            return Response(json.dumps(answer, ensure_ascii=False), content_type="application/json", charset="utf-8")
         return handler
     return decorate
 

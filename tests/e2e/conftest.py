@@ -71,15 +71,20 @@ def browser():
 @pytest.fixture
 def new_page(browser):
     """new_page(viewport=None) -> a page in a fresh context (own cookies), closed after the test."""
-    contexts = []
+    contexts, refused = [], []
 
     def make(**kwargs):
         context = browser.new_context(locale="vi-VN", **kwargs)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # the Content-Security-Policy (web/headers.py) must never block a page's own script or style
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        return page
     yield make
     for context in contexts:
         context.close()
+    assert not refused, "blocked by the Content-Security-Policy:\n" + "\n".join(refused)
 
 
 def shot(page, name: str) -> Path:

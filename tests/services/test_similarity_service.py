@@ -137,9 +137,11 @@ REDIS_URL = os.environ.get("CASELAB_TEST_REDIS_URL")
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="set CASELAB_TEST_REDIS_URL (CI uses the local Redis)")
-def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine):
+def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine, monkeypatch):
     from celery.contrib.testing.worker import start_worker
     people, assignment = setup
+    # the worker opens the database its own environment names; messages carry the essay id only
+    monkeypatch.setenv("CASELAB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     jobs.configure("celery", broker_url=REDIS_URL)
     app = jobs.celery_app()
     try:

@@ -173,6 +173,9 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
     api("put", f"{at}/extensions/{cadre_id}", headers=chief,
         json={"closes_at": "2099-01-01T17:00:00+07:00", "reason": "Ốm"})
     api("delete", f"{at}/extensions/{cadre_id}", headers=chief)
+    mine = api("get", f"{PREFIX}/tokens", headers=auth["cadre2"]).json["tokens"]
+    api("delete", f"{PREFIX}/tokens/{mine[0]['id']}", headers=auth["cadre1"])           # not cadre1's: 404
+    api("delete", f"{PREFIX}/tokens/{mine[0]['id']}", headers=auth["cadre2"])
     api("get", f"{PREFIX}/openapi.json")
     statuses = {status for _, _, status in api.checked}
     assert {200, 201, 401, 403, 404, 409, 422} <= statuses

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from lms_plugin.services import accounts, attempts, discussion, essays, grading
+from lms_plugin.services import accounts, attempts, credentials, discussion, essays, grading
 from lms_plugin.store import models as m
 from tests.web.conftest import PASSWORD, first_assignment, login
 from tests.web.test_api import ESSAY
@@ -46,6 +46,8 @@ EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
 }
 API_POLICY = {   # (method, rule under /api/v1) -> roles
     ("POST", "/tokens"): ANYONE,
+    ("GET", "/tokens"): SIGNED_IN,                             # one's own tokens
+    ("DELETE", "/tokens/<int:token_id>"): SIGNED_IN,           # one's own: another's is 404
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/assignments"): CADRE,
     ("POST", "/assignments/<int:assignment_id>/attempts"): CADRE,
@@ -147,6 +149,7 @@ def world(session, demo):
         grading.grade_essay(session, accounts.get_user(session, name), receipt.id, best, notes, final=True)
     grading.release_grades(session, accounts.get_user(session, "lecturer1"), assignment.id)
     accounts.create_user(session, "examiner3", "examiner", PASSWORD, display_name="Giám khảo dự phòng")
+    credentials.issue_token(session, cadre1, days=30)      # cadre1's script: revoked by cadre1 or an organiser
     session.commit()
     version = assignment.scenario_version
     member = session.scalar(select(m.Membership).where(m.Membership.user_id == cadre1.id))
@@ -158,6 +161,7 @@ def world(session, demo):
         "number": version.number, "position": attachment or 0, "code": "vi", "filename": "caselab.css",
         "user_id": cadre1.id, "username": cadre1.username, "author": (cadre1.username, cadre1.display_name),
         "examiner_id": accounts.get_user(session, "examiner1").id, "round_": 3,
+        "token_id": session.scalar(select(m.ApiToken.id).where(m.ApiToken.user_id == cadre1.id)),
         "annotation_id": 1,          # examiner1 may try it (404: there is none), others never reach it
         # cadre1's notification of the release above: others opening it get 404
         "notification_id": session.scalar(select(m.Notification.id).where(m.Notification.user_id == cadre1.id)

@@ -408,3 +408,14 @@ def test_the_lms_due_date_with_its_grace_period_closes_the_block(shipped, store_
     block.graceperiod = timedelta(0)
     block.save()
     assert "Bài này đã hết hạn" in student_view()
+
+
+def test_a_handler_refuses_json_nested_deeper_than_any_document_needs(shipped, store_url, parse, learner):
+    usage = parse(f'<caselab_essay scenario="{shipped.id}"/>')
+    cadre = learner("hv-sau")
+    deep = ("[" * 1000 + "]" * 1000).encode()
+    request = webob.Request.blank("/", method="POST", body=b'{"body": ' + deep + b"}")
+    response = cadre.runtime.handle(cadre.block(usage), "save_draft", request)
+    assert response.status_code == 400 and json.loads(response.body)["error"] == "Dữ liệu gửi lên không hợp lệ"
+    status, _ = call(cadre, usage, "save_draft", {"body": "Bản nháp đầu tiên"})
+    assert status == 200
