@@ -1,4 +1,4 @@
-# CaseLab: `make run` serves the app with demo accounts; `make test` runs the whole suite.
+# CaseLab: `make run` serves the app with demo accounts; `make test` runs ruff, mypy and the whole suite.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +8,7 @@ PORT   ?= 5000
 DEMO_PASSWORD ?= caselab-demo
 export CASELAB_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/caselab.db
 
-.PHONY: install run test db workbench bench clean
+.PHONY: install lint run test db workbench bench clean
 
 # A fresh Debian/Ubuntu has python3 but may lack its venv module: add it when we can.
 $(BIN)/python:
@@ -18,9 +18,10 @@ $(BIN)/python:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
 	  else echo "Python's venv module is missing: run 'sudo apt-get install python3-venv' and try again" >&2; exit 1; fi; }
 
-$(STAMP): $(BIN)/python setup.py
+# constraints.txt pins every package to the version CI passed with (regenerate it with pip freeze: see its header).
+$(STAMP): $(BIN)/python setup.py pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' -c constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -33,7 +34,11 @@ run: db
 	$(BIN)/caselab demo --password '$(DEMO_PASSWORD)'
 	$(BIN)/caselab serve --host $(HOST) --port $(PORT)
 
-test: install
+# ruff and mypy read their settings from pyproject.toml (mypy checks lms_plugin, the core strictly).
+lint: install
+	$(BIN)/ruff check . && $(BIN)/mypy
+
+test: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The xblock-sdk workbench with the CaseLab blocks, on the same store as `make run` (CASELAB_DATABASE_URL).

@@ -49,6 +49,7 @@ setup(
             "openedx-django-pyfs", "lazy", "datasketch>=1.6", "psycopg[binary]>=3.2",
             "celery>=5.4", "redis>=5.0", "gunicorn>=22", "openapi-spec-validator>=0.7",
             "aiosmtpd>=1.4",
+            "ruff>=0.17", "mypy>=2.4", "types-PyYAML", "types-openpyxl", "types-bleach", "types-tqdm",
         ],
     },
     entry_points={

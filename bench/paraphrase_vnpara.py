@@ -24,8 +24,10 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lms_plugin.core.similarity import ReuseDetector  # noqa: E402
-from lms_plugin.core.similarity import paraphrase  # noqa: E402
+from lms_plugin.core.similarity import (
+    ReuseDetector,  # noqa: E402
+    paraphrase,  # noqa: E402
+)
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "vnpara"
 
@@ -96,7 +98,8 @@ def main(argv=None) -> None:
     print(f"\n== ROC-AUC, paraphrase vs not {'as given':>12s} {'written otherwise':>19s}")
     rows = [("engine paraphrase cosine", 0, engine_signals), ("engine containment score", 1, engine_signals),
             ("scikit-learn TF-IDF cosine (1-2-grams)", 0, sklearn_signals), ("word Jaccard", 1, sklearn_signals),
-            ("scikit-learn TF-IDF cosine after NFC", 0, sklearn_after_nfc), ("word Jaccard after NFC", 1, sklearn_after_nfc)]
+            ("scikit-learn TF-IDF cosine after NFC", 0, sklearn_after_nfc),
+            ("word Jaccard after NFC", 1, sklearn_after_nfc)]
     cache: dict = {}
     for name, which, fn in rows:
         given = cache.setdefault((fn, "given"), fn(first, second))[which]

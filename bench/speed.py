@@ -150,7 +150,8 @@ def main(argv=None) -> None:
     cohort = make_cohort(words, p, args.n, leaked=args.n // 100, chains=chains)
     syllables = sum(t.count(" ") + 1 for t in cohort.texts)
     print(f"generated {args.n:,} essays, {syllables / 1e6:.1f} M syllables, {len(cohort.planted):,} planted copies, "
-          f"{len(cohort.leaked):,} holders of a leaked model answer in {time.perf_counter() - started:.1f} s (not timed)")
+          f"{len(cohort.leaked):,} holders of a leaked model answer "
+          f"in {time.perf_counter() - started:.1f} s (not timed)")
     gc.collect()
     before = rss_gb()
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])

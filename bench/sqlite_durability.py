@@ -23,10 +23,9 @@ ESSAY = ("Sau khi hợp nhất, xã tồn đọng nhiều hồ sơ đất đai v
 
 
 def run(essays: int, synchronous: str) -> float:
-    from lms_plugin import jobs
+    from lms_plugin.services import jobs
     jobs.submit = lambda *args, **kwargs: None      # similarity checks are not the store: leave them out
-    from lms_plugin.services import accounts, cohorts
-    from lms_plugin.services import essays as essay_service
+    from lms_plugin.services import accounts, cohorts, essays as essay_service
     from lms_plugin.services.catalog import load_catalog
     from lms_plugin.services.content import import_catalog
     from lms_plugin.store import db

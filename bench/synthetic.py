@@ -80,7 +80,7 @@ class BigramEssayMaker(EssayMaker):
     """Essays as chains of real syllable successions (with their commas and
     full stops) from viwiki-sample."""
 
-    def __init__(self, words: list[str], p: np.ndarray, seed: int, chains: "Bigrams"):
+    def __init__(self, words: list[str], p: np.ndarray, seed: int, chains: Bigrams):
         super().__init__(words, p, seed)
         self.chains = chains
 

@@ -6,34 +6,35 @@ the command is the unit of work.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 
 import click
 
-from .services import accounts, cohorts
+from .services import accounts, cohorts, runtime
 from .services.catalog import load_catalog
 from .services.content import import_catalog, latest_scenario_versions
+from .services.demo import seed_demo
 from .services.errors import ServiceError
-from .store import db
+from .services.mailer import MailSettings
 
 
 class Context:
     def __init__(self, url: str | None):
         self.url = url
-        self._engine = None
+        self._engine: runtime.Engine | None = None
 
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = db.make_engine(self.url)
+            self._engine = runtime.make_engine(self.url)
         return self._engine
 
     def session(self):
-        from sqlalchemy import inspect
-        if not inspect(self.engine).has_table("alembic_version"):
+        if not runtime.has_tables(self.engine):
             raise click.ClickException("the database has no tables yet: run 'caselab db upgrade' first")
-        return db.unit_of_work(db.session_factory(self.engine))
+        return runtime.unit_of_work(runtime.session_factory(self.engine))
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -62,7 +63,7 @@ def db_group() -> None:
 @pass_ctx
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Create or migrate the tables."""
-    db.upgrade(ctx.engine, revision)
+    runtime.upgrade(ctx.engine, revision)
     click.echo(f"database at {ctx.engine.url.render_as_string(hide_password=True)} is at {revision}")
 
 
@@ -71,7 +72,7 @@ def db_upgrade(ctx: Context, revision: str) -> None:
 @pass_ctx
 def db_downgrade(ctx: Context, revision: str) -> None:
     """Undo migrations (down to an empty database by default)."""
-    db.downgrade(ctx.engine, revision)
+    runtime.downgrade(ctx.engine, revision)
     click.echo(f"database is at {revision}")
 
 
@@ -162,7 +163,7 @@ def users_add(ctx: Context, username, role, password, display_name, province, co
                                         province=province, commune=commune)
             user.must_change_password = temporary
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     click.echo(f"added {role} {username}" + (" (password to be replaced at the first sign-in)" if temporary else ""))
 
 
@@ -176,7 +177,7 @@ def users_reset_password(ctx: Context, username) -> None:
         with ctx.session() as session:
             _user, password = accounts.reset_password(session, None, accounts.get_user(session, username).id)
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     click.echo(f"{username}: {password}  (shown once; to be replaced at the next sign-in)")
 
 
@@ -194,7 +195,7 @@ def cohorts_create(ctx: Context, name: str, course_slug: str) -> None:
         with ctx.session() as session:
             cohorts.create_cohort(session, name, course_slug)
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     click.echo(f"created cohort {name}")
 
 
@@ -210,7 +211,7 @@ def cohorts_add_member(ctx: Context, cohort: str, username: str, group_name: str
             group = cohorts.group_named(session, found, group_name) if group_name else None
             cohorts.add_member(session, found, accounts.get_user(session, username), group)
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     click.echo(f"{username} is in {cohort}" + (f", group {group_name}" if group_name else ""))
 
 
@@ -238,9 +239,9 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
                                                      closes_at=_when(closes), examiners=people)
                 click.echo(f"assignment {assignment.id}: {slug} -> {cohort}")
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     except ValueError as exc:
-        raise click.BadParameter(str(exc))
+        raise click.BadParameter(str(exc)) from None
 
 
 @main.command("similarity")
@@ -262,14 +263,13 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
 def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_path, on_error, boilerplate_share,
                    quiet) -> None:
     """Find reused passages across essays; one JSON line per (essay, source) pair."""
-    from .core.similarity import ReuseDetector
     from .services.similarity_batch import BatchInputError, run_batch
     try:
         summary = run_batch(input_path, output_path, reference_path, exclude_path, min_score,
                             on_error=on_error, progress=not quiet,
-                            detector=ReuseDetector(boilerplate_share=boilerplate_share))
+                            boilerplate_share=boilerplate_share)
     except BatchInputError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{summary.essays} essay(s), {summary.references} reference(s), {summary.excluded} excluded, "
                f"{summary.skipped_lines} bad line(s) skipped: {summary.pairs_written} pair(s) written to "
                f"{output_path} in {summary.seconds:.1f} s", err=True)
@@ -280,26 +280,22 @@ def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_p
 @pass_ctx
 def demo(ctx: Context, password: str) -> None:
     """Seed a demo cohort: lecturer1, examiner1-2, admin1, cadre1-6, every scenario assigned and open."""
-    from .services.demo import seed_demo
     try:
         with ctx.session() as session:
             summary = seed_demo(session, password)
     except ServiceError as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     click.echo(f"demo cohort '{summary.cohort}': {summary.assignments} assignment(s) open")
     click.echo(f"accounts: {', '.join(summary.usernames)}")
     click.echo(f"password: {password}")
 
 
 def _mail_settings():
-    import os
-
-    from .services.mailer import MailSettings
     try:
         return MailSettings.from_mapping({key.removeprefix("CASELAB_"): value
                                           for key, value in os.environ.items() if key.startswith("CASELAB_")})
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("tick")
@@ -315,7 +311,7 @@ def tick(ctx: Context) -> None:
     settings = _mail_settings()
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
-    report = run_once(db.session_factory(ctx.engine), settings)
+    report = run_once(runtime.session_factory(ctx.engine), settings)
     run = report.mail
     click.echo(f"drafts submitted at the deadline: {report.auto_submitted}")
     click.echo(f"deadline reminders: {report.reminded}")

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
 
-from sqlalchemy.orm import Session
-
+from .services import runtime
 from .services.deadlines import auto_submit_due
 from .services.mailer import MailRun, MailSettings, send_pending
 from .services.notifications import remind_deadlines
-from .store import db
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +29,18 @@ class TickReport:
     mail: MailRun
 
 
-def run_once(factory: Callable[[], Session], settings: MailSettings, now: datetime | None = None) -> TickReport:
+def run_once(factory: Callable[[], runtime.Session], settings: MailSettings, now: datetime | None = None) -> TickReport:
     now = now or datetime.now(timezone.utc)
-    with db.unit_of_work(factory) as session:
+    with runtime.unit_of_work(factory) as session:
         submitted = auto_submit_due(session, now)
-    with db.unit_of_work(factory) as session:
+    with runtime.unit_of_work(factory) as session:
         reminded = remind_deadlines(session, now)
-    with db.unit_of_work(factory) as session:
+    with runtime.unit_of_work(factory) as session:
         mail = send_pending(session, settings, now)
     return TickReport(submitted, reminded, mail)
 
 
-def start_background(factory: Callable[[], Session], settings: MailSettings, seconds: float) -> threading.Event:
+def start_background(factory: Callable[[], runtime.Session], settings: MailSettings, seconds: float) -> threading.Event:
     """Run every ``seconds`` in a daemon thread until the returned event is set; errors are logged, never fatal."""
     stop = threading.Event()
 

@@ -7,8 +7,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from lms_plugin import jobs
-from lms_plugin.services import similarity
+from lms_plugin.services import jobs, similarity
 from lms_plugin.store import models as m
 
 SECRET_URL = "postgresql+psycopg://caselab:s3cret-pw@db.invalid:5432/caselab"
@@ -80,3 +79,10 @@ def test_a_worker_opens_the_database_its_environment_names(memory_broker, engine
     assert result == {"essay_id": 424242, "status": "missing"}
     with Session(engine) as session:
         assert session.scalar(select(m.SimilarityReport)) is None
+
+
+def test_the_worker_host_knows_every_task():
+    """`celery -A lms_plugin.worker worker` runs what services declare; jobs itself imports no service."""
+    from lms_plugin import worker
+    from lms_plugin.services import similarity_index
+    assert {"caselab." + similarity.CHECK, "caselab." + similarity_index.REBUILD} <= set(worker.app.tasks)

@@ -11,8 +11,15 @@ from html.parser import HTMLParser
 
 import pytest
 
-from lms_plugin.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, clean_html, clean_post, \
-    render_markdown, to_text
+from lms_plugin.sanitize import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    URL_SCHEMES,
+    clean_html,
+    clean_post,
+    render_markdown,
+    to_text,
+)
 
 JS = "window.__xss=1;alert(1)"
 XSS_VECTORS = [

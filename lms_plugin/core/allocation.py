@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .grading import DEFAULT_STEP, DEFAULT_THRESHOLD, Mark, reconcile
+from .grading import DEFAULT_STEP, DEFAULT_THRESHOLD, Mark, reconcile, round_to_step
 
 FIRST, SECOND, THIRD, APPEAL = 1, 2, 3, 4
 
@@ -84,7 +84,6 @@ def choose_examiners(pool: Sequence[int], loads: Mapping[int, int], exclude: Ite
 def appeal_outcome(previous: float, remark: float, step: float = DEFAULT_STEP) -> tuple[float, str]:
     """The mark after an appeal (docs/rubrics.md): the re-mark, on the marking step, replaces the released
     mark whenever it differs by at least one step, up or down; otherwise the released mark stands."""
-    from .grading import round_to_step
     rounded = round_to_step(remark, step)
     if abs(rounded - previous) >= step:
         return rounded, "appeal re-mark replaces the released mark"

@@ -70,7 +70,7 @@ def find_section(body: str, title: str) -> Section | None:
     wanted = _fold(title)
     if not wanted:
         return None
-    offset, start, found_title = 0, None, None
+    offset, start, found_title = 0, None, ""   # found_title is set together with start
     for line in body.splitlines(keepends=True):
         heading = _heading_title(line)
         if start is not None and heading is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .scenarios import Problem
 
@@ -13,7 +14,7 @@ class RubricError(ValueError):
     ``details`` let adapters word it for people; the message is for logs and tests.
     """
 
-    def __init__(self, reason: str, message: str, **details):
+    def __init__(self, reason: str, message: str, **details: Any):
         super().__init__(message)
         self.reason = reason
         self.details = details
@@ -104,9 +105,11 @@ class Rubric:
             raise RubricError("unknown_criteria", f"unknown criteria: {', '.join(unknown)}", criteria=unknown)
         for criterion_id, points in selections.items():
             criterion = self.criterion(criterion_id)
+            assert criterion is not None  # unknown ids were refused above
             if criterion.level(float(points)) is None:
                 allowed = ", ".join(f"{lv.points:g}" for lv in criterion.levels)
-                raise RubricError("not_a_level", f"{criterion_id}: {float(points):g} is not a level (allowed: {allowed})",
+                raise RubricError("not_a_level",
+                                  f"{criterion_id}: {float(points):g} is not a level (allowed: {allowed})",
                                   criterion=criterion_id, points=float(points), allowed=allowed)
 
     def score(self, selections: dict[str, float], comments: dict[str, str] | None = None) -> RubricScore:
@@ -126,7 +129,8 @@ class Rubric:
             points = float(selections[criterion.id])
             comment = (comments.get(criterion.id) or "").strip()
             if self.feedback == "required" and not comment:
-                raise RubricError("comment_required", f"{criterion.id}: this rubric requires a comment on every criterion",
+                raise RubricError("comment_required",
+                                  f"{criterion.id}: this rubric requires a comment on every criterion",
                                   criterion=criterion.id)
             weighted = self.scale * criterion.weight / total_weight * points / criterion.max_points
             parts.append(CriterionScore(criterion.id, points, criterion.max_points, weighted, comment))

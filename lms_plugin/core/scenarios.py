@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-Path = tuple  # a field path such as ("stages", 1, "choices", 0, "next")
+Path = tuple[str | int, ...]  # a field path such as ("stages", 1, "choices", 0, "next")
 
 
 @dataclass(frozen=True)
@@ -266,5 +266,8 @@ def walk(scenario: Scenario, decisions: list[tuple[str, str]]) -> PathScore:
         scored.add(current.id)
         points += gained
         steps.append(Step(current.id, choice.id, gained, choice.feedback))
-        current = scenario.stage(choice.next)  # type: ignore[arg-type]
+        following = scenario.stage(choice.next) if choice.next is not None else None
+        # problems() refuses a choice that leads to no known stage, and only a checked scenario is played
+        assert following is not None, f"choice '{choice.id}' of stage '{current.id}' leads nowhere"
+        current = following
     return PathScore(tuple(steps), current, points, scenario.max_points())

@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -291,17 +291,18 @@ def _hash_slice(texts: Sequence[str]) -> SyllableHashes:
     return SyllableHashes(hashes, starts.astype(np.int32), ends.astype(np.int32), bounds.astype(np.int64))
 
 
-def _drop_ignored(units, tones):
+def _drop_ignored(units: np.ndarray, tones: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Remove invisible characters; returns the kept units, tones, positions."""
     keep = tones < 8
     position = np.flatnonzero(keep)
     return units[keep], tones[keep], position
 
 
-def _back_to_original(composed, bounds, starts, ends):
+def _back_to_original(composed: list[tuple[str, np.ndarray | None, np.ndarray | None]], bounds: np.ndarray,
+                      starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Translate offsets of texts that were recomposed to NFC."""
     for i, (_, orig_start, orig_end) in enumerate(composed):
-        if orig_start is None:
+        if orig_start is None or orig_end is None:   # both or neither: the text was NFC already
             continue
         lo, hi = bounds[i], bounds[i + 1]
         starts[lo:hi] = orig_start[starts[lo:hi]]
@@ -372,7 +373,7 @@ def tokenize(text: str) -> list[Token]:
     tokens = []
     for s, e in zip(starts.tolist(), ends.tolist()):
         a, b = int(visible[s]), int(visible[e - 1]) + 1
-        if orig_start is not None:
+        if orig_start is not None and orig_end is not None:
             a, b = int(orig_start[a]), int(orig_end[b - 1])
         tokens.append(Token(_syllable_text(packed[s:e]), a, b))
     return tokens

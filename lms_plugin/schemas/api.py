@@ -6,8 +6,6 @@ document is generated from these same classes (lms_plugin/web/openapi.py).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 _NON_EMPTY = validate.Length(min=1)
@@ -15,12 +13,7 @@ MAX_INT = 2**31 - 1        # ids and counts are INTEGER columns (PostgreSQL: 4 b
 
 
 class UTCDateTime(fields.DateTime):
-    """ISO 8601 with an explicit offset; SQLite hands back naive UTC datetimes."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return super()._serialize(value, attr, obj, **kwargs)
+    """A time in a response: ISO 8601 with its offset (+00:00: the store hands back aware UTC times)."""
 
 
 class Id(fields.Integer):

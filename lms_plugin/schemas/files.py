@@ -162,7 +162,7 @@ def parse_yaml(raw: bytes, name: str) -> Located:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - raw.rfind(b"\n", 0, exc.start)
         raise ContentError([FileError(name, line, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x} "
-                                      f"at column {column})")])
+                                      f"at column {column})")]) from None
     text = text.removeprefix("\ufeff")
     loader = _BoundedLoader(text)
     try:
@@ -172,11 +172,11 @@ def parse_yaml(raw: bytes, name: str) -> Located:
         raise ContentError([FileError(name, exc.line, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        at = mark.line + 1 if mark else None
         reason = " ".join(filter(None, [exc.context, exc.problem]))
-        raise ContentError([FileError(name, line, "", f"broken YAML: {reason}")])
+        raise ContentError([FileError(name, at, "", f"broken YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
-        raise ContentError([FileError(name, None, "", f"broken YAML: {exc}")])
+        raise ContentError([FileError(name, None, "", f"broken YAML: {exc}")]) from None
     finally:
         loader.dispose()
     lines: dict[tuple, int] = {}
@@ -255,7 +255,7 @@ def load_document(raw: bytes, name: str, kind: str) -> tuple[Any, Located]:
     except ValidationError as exc:
         errors = [FileError(name, located.line_of(path), field_path(path), _humane(msg))
                   for path, msg in _flatten(exc.messages)]
-        raise ContentError(sorted(errors, key=lambda e: (e.line or 0, e.field)))
+        raise ContentError(sorted(errors, key=lambda e: (e.line or 0, e.field))) from None
     own = obj.problems() if hasattr(obj, "problems") else []
     if own:
         raise ContentError(locate(own, located, name))

@@ -143,7 +143,8 @@ class PoolMember:
 def pool_view(session: Session, actor: m.User, assignment_id: int, now: datetime | None = None) -> list[PoolMember]:
     require_chief(actor)
     now = now or datetime.now(timezone.utc)
-    rows = session.execute(select(m.AssignmentExaminer, m.User).join(m.User, m.User.id == m.AssignmentExaminer.examiner_id)
+    rows = session.execute(select(m.AssignmentExaminer, m.User)
+                           .join(m.User, m.User.id == m.AssignmentExaminer.examiner_id)
                            .where(m.AssignmentExaminer.assignment_id == assignment_id)
                            .order_by(m.AssignmentExaminer.id)).all()
     of_assignment = select(m.Essay.id).where(m.Essay.assignment_id == assignment_id)
@@ -153,7 +154,8 @@ def pool_view(session: Session, actor: m.User, assignment_id: int, now: datetime
                func.sum(case((m.Grade.finalised_at.is_not(None), 1), else_=0)),
                func.sum(case((m.Grade.finalised_at >= now - timedelta(days=1), 1), else_=0)))
         .where(m.Grade.essay_id.in_(of_assignment)).group_by(m.Grade.examiner_id))}
-    return [PoolMember(u.id, u.username, u.display_name, row.absent, *(int(x or 0) for x in counts.get(u.id, (0, 0, 0))))
+    return [PoolMember(u.id, u.username, u.display_name, row.absent,
+                       *(int(x or 0) for x in counts.get(u.id, (0, 0, 0))))
             for row, u in rows]
 
 
@@ -175,7 +177,7 @@ def _assignments_in_scope(session: Session, assignment: m.Assignment, scope: str
     raise Invalid("Phạm vi không hợp lệ: %(scope)s", {"scope": ["unknown"]}, scope=scope)
 
 
-def add_to_pool(session: Session, actor: m.User, assignment_id: int, examiner_id: int, *,
+def add_to_pool(session: Session, actor: m.User | None, assignment_id: int, examiner_id: int, *,
                 scope: str = "assignment", threshold: float = DEFAULT_THRESHOLD) -> int:
     """Add an examiner to the pool of this assignment, or of every assignment of its cohort or course (a shared
     pool); waiting rounds go to them at once. Returns how many assignments' pools changed."""
@@ -214,7 +216,8 @@ def _release_open_rounds(session: Session, actor: m.User, assignment_id: int, ex
         audit.record(session, actor.id, "grade.unassign", "essay", essay.id, round=grade.round,
                      examiner_id=examiner_id)
         if grade.round == APPEAL:
-            appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay.id, m.Appeal.status == "assigned"))
+            appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay.id,
+                                                           m.Appeal.status == "assigned"))
             if appeal is not None:
                 appeal.status = "submitted"
         session.delete(grade)
@@ -270,7 +273,8 @@ def assign_round(session: Session, actor: m.User, essay_id: int, round_: int, ex
         raise Conflict("%(name)s đã chấm bài này ở một lượt khác; hãy chọn người khác", name=examiner.display_name
                        or examiner.username)
     if session.scalar(select(m.AssignmentExaminer.absent).where(   # an absent member gets no new work, named or not
-            m.AssignmentExaminer.assignment_id == essay.assignment_id, m.AssignmentExaminer.examiner_id == examiner.id)):
+            m.AssignmentExaminer.assignment_id == essay.assignment_id,
+            m.AssignmentExaminer.examiner_id == examiner.id)):
         raise Conflict("%(name)s đang vắng ở bài được giao này; hãy chọn người khác",
                        name=examiner.display_name or examiner.username)
     state, _ = _state(session, essay, threshold)
@@ -374,7 +378,8 @@ def waiting_items(session: Session, assignment_id: int, limit: int = 200) -> tup
     ids = [e.id for e, _ in rows]
     grades: dict[int, list[tuple[int, str | None, bool]]] = {}
     if ids:
-        for g, name in session.execute(select(m.Grade, m.User.display_name).join(m.User, m.User.id == m.Grade.examiner_id)
+        for g, name in session.execute(select(m.Grade, m.User.display_name)
+                                       .join(m.User, m.User.id == m.Grade.examiner_id)
                                        .where(m.Grade.essay_id.in_(ids)).order_by(m.Grade.round)):
             grades.setdefault(g.essay_id, []).append((g.round, name, g.finalised_at is not None))
     appealed = set(session.scalars(select(m.Appeal.essay_id).where(

@@ -4,8 +4,7 @@ Anchored to character offsets of the immutable body (code points, as Python
 counts them), with the quoted text kept to check the anchor; the author sees
 them highlighted once the final mark is released (services/grading.py).
 """
-from __future__ import annotations
-
+# no "from __future__ import annotations": this module's function `annotations` would shadow it
 from dataclasses import dataclass
 
 from sqlalchemy import select

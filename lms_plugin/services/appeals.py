@@ -17,13 +17,10 @@ from sqlalchemy.orm import Session
 from ..core.allocation import appeal_outcome
 from ..store import models as m
 from . import audit, notifications, policy
+from .allocation import refresh
 from .errors import Conflict, Invalid, NotFound
 
 MAX_REASON = 5000
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 def window_end(session: Session, essay: m.Essay, result: m.EssayResult | None, *,
@@ -33,7 +30,7 @@ def window_end(session: Session, essay: m.Essay, result: m.EssayResult | None, *
         return None
     if session.scalar(select(m.Appeal.id).where(m.Appeal.essay_id == essay.id)) is not None:
         return None
-    until = _aware(result.released_at) + timedelta(days=essay.assignment.appeal_days)
+    until = result.released_at + timedelta(days=essay.assignment.appeal_days)
     return until if (now or datetime.now(timezone.utc)) < until else None
 
 
@@ -51,7 +48,7 @@ def file_appeal(session: Session, user: m.User, essay_id: int, reason: str, *,
     result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
     if session.scalar(select(m.Appeal.id).where(m.Appeal.essay_id == essay.id)) is not None:
         raise Conflict("Bạn đã gửi đơn phúc khảo cho bài này")
-    if window_end(session, essay, result, now=now) is None:
+    if result is None or window_end(session, essay, result, now=now) is None:
         raise Conflict("Đã hết thời hạn phúc khảo, hoặc điểm chưa được công bố")
     appeal = m.Appeal(essay_id=essay.id, user_id=user.id, reason=reason, status="submitted",
                       previous_final=result.final, created_at=now or datetime.now(timezone.utc))
@@ -62,7 +59,6 @@ def file_appeal(session: Session, user: m.User, essay_id: int, reason: str, *,
     notifications.notify(session, list(chiefs), "appeal_filed", link=f"/lecturer/marking/{essay.assignment_id}#appeals",
                          dedupe_key=f"appeal-filed:{essay.id}")
     # The round the appeal needs shows as waiting for an examiner until the chief examiner names one.
-    from .allocation import refresh
     refresh(session, essay, staff=False)
     return appeal
 
@@ -97,15 +93,17 @@ def appeals_of(session: Session, actor: m.User, assignment_id: int) -> list[Appe
     rows = session.execute(select(m.Appeal, m.Essay, m.User).join(m.Essay, m.Essay.id == m.Appeal.essay_id)
                            .join(m.User, m.User.id == m.Appeal.user_id)
                            .where(m.Essay.assignment_id == assignment_id).order_by(m.Appeal.created_at)).all()
-    markers = dict(session.execute(select(m.Grade.essay_id, m.User.display_name).join(m.User, m.User.id == m.Grade.examiner_id)
-                                   .where(m.Grade.round == 4, m.Grade.essay_id.in_([e.id for _, e, _u in rows]))).all()) \
+    markers = dict(session.execute(select(m.Grade.essay_id, m.User.display_name)
+                                   .join(m.User, m.User.id == m.Grade.examiner_id)
+                                   .where(m.Grade.round == 4,
+                                          m.Grade.essay_id.in_([e.id for _, e, _u in rows]))).all()) \
         if rows else {}
     return [AppealView(a.id, e.id, u.display_name or u.username, a.reason, a.status, a.previous_final, a.outcome,
                        markers.get(e.id), a.created_at) for a, e, u in rows]
 
 
-def view_for_author(session: Session, essay: m.Essay) -> dict[str, Any] | None:
-    appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay.id))
+def view_for_author(session: Session, essay_id: int) -> dict[str, Any] | None:
+    appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay_id))
     if appeal is None:
         return None
     released = appeal.status == "released"

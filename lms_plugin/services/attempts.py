@@ -50,7 +50,8 @@ def _state(attempt: m.Attempt, walked: PathScore) -> AttemptState:
     path = []
     for step in walked.steps:
         stage = scenario.stage(step.stage)
-        choice = stage.choice(step.choice)
+        choice = stage.choice(step.choice) if stage is not None else None
+        assert stage is not None and choice is not None  # steps come from replaying this scenario's path
         path.append({"stage": stage.id, "prompt": stage.prompt, "choice": choice.id,
                      "choice_text": choice.text, "feedback": step.feedback, "points": step.points})
     return AttemptState(

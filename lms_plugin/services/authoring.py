@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core.scenarios import Problem
-from ..core.scenarios import Scenario as ScenarioData
+from ..core.scenarios import Problem, Scenario as ScenarioData
 from ..schemas.content import ScenarioSchema
 from ..schemas.files import ContentError, FileError, load_document, locate, parse_yaml
 from ..store import models as m
@@ -115,6 +115,7 @@ def check_scenario(session: Session, raw: bytes, name: str, attachments: Mapping
     loaded_attachments = _attachments(session, scenario, attachments or {}, problems)
     if problems:
         raise ScenarioRejected(locate(problems, located, name))
+    assert course is not None  # else a problem was recorded above
     return LoadedScenario(Path(name), raw.decode("utf-8-sig"), _fingerprint(raw, loaded_attachments),
                           scenario, course, loaded_attachments)
 

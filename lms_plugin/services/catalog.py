@@ -75,8 +75,8 @@ class Catalog:
         for loaded in self.courses:
             for topic in loaded.course.topics:
                 counts[(loaded.course.id, str(topic.id))] = 0
-        for loaded in self.scenarios:
-            key = (loaded.course.id, str(loaded.scenario.topic))
+        for entry in self.scenarios:
+            key = (entry.course.id, str(entry.scenario.topic))
             counts[key] = counts.get(key, 0) + 1
         return counts
 
@@ -233,6 +233,7 @@ class _Loader:
             self.catalog.errors.extend(locate(problems, located, name))
             return
         attached = tuple(attachments)
+        assert loaded_course is not None  # else a problem was recorded above
         self.catalog.scenarios.append(LoadedScenario(
             path, raw.decode("utf-8-sig"), _fingerprint(raw, attached), scenario,
             loaded_course.course, attached))

@@ -1,6 +1,7 @@
 """Cohorts (one course run), groups by commune, members, and assignments of scenarios."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -10,16 +11,18 @@ from sqlalchemy.orm import Session, aliased
 
 from ..store import models as m
 from . import audit, policy
+from .allocation import add_to_pool
 from .content import latest_rubric_version, scenario_data
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .limits import MAX_ID, bounded_text
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
+def _instant(field: str, moment: datetime) -> datetime:
+    """A time handed in by an adapter, in UTC. One without an offset is refused, not guessed: the adapter
+    knows the zone it was typed in (a web form: Vietnam time; the API: an explicit offset), this cannot."""
+    if moment.utcoffset() is None:
+        raise Invalid("Thời điểm không hợp lệ", {field: ["no time zone"]})
+    return moment.astimezone(timezone.utc)
 
 
 def create_cohort(session: Session, name: str, course_slug: str, *, starts_at: datetime | None = None,
@@ -84,7 +87,7 @@ def membership(session: Session, user_id: int, cohort_id: int) -> m.Membership |
 def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
                     opens_at: datetime | None = None, closes_at: datetime | None = None,
                     allow_retry: bool | None = None, version: int | None = None,
-                    examiners: list[m.User] = ()) -> m.Assignment:
+                    examiners: Sequence[m.User] = ()) -> m.Assignment:
     scenario = session.scalar(select(m.Scenario).where(m.Scenario.slug == scenario_slug))
     if scenario is None or not scenario.versions:
         raise NotFound("Không có tình huống '%(id)s'", id=scenario_slug)
@@ -136,7 +139,6 @@ def add_examiner(session: Session, assignment: m.Assignment, examiner: m.User) -
     """Put an examiner in the assignment's pool; rounds waiting for an examiner go to them at once."""
     if not policy.allowed(examiner, "marking.named_examiner"):
         raise Invalid("'%(name)s' không phải giám khảo", name=examiner.username)
-    from .allocation import add_to_pool      # allocation reads assignments; this keeps the import one-way
     add_to_pool(session, None, assignment.id, examiner.id)
 
 
@@ -155,7 +157,7 @@ class Window:
 
 
 def window(assignment: m.Assignment) -> Window:
-    return Window(_aware(assignment.opens_at), _aware(assignment.closes_at))
+    return Window(assignment.opens_at, assignment.closes_at)
 
 
 def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
@@ -168,7 +170,7 @@ def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
 def learner_assignment(session: Session, user: m.User, assignment_id: int) -> tuple[m.Assignment, m.Membership]:
     """The assignment if ``user`` is a member of its cohort; else NotFound (no hint that it exists)."""
     assignment = session.get(m.Assignment, assignment_id)
-    member = assignment and membership(session, user.id, assignment.cohort_id)
+    member = membership(session, user.id, assignment.cohort_id) if assignment is not None else None
     if assignment is None or member is None:
         raise NotFound("Không tìm thấy bài được giao")
     return assignment, member
@@ -195,9 +197,9 @@ def window_for(session: Session, assignment: m.Assignment, user: m.User) -> Wind
     """The window one cadre works in: an extension moves their deadline later, never earlier."""
     base = window(assignment)
     extension = extension_for(session, assignment.id, user.id) if base.closes_at else None
-    if extension is None or _aware(extension.closes_at) <= base.closes_at:
+    if extension is None or base.closes_at is None or extension.closes_at <= base.closes_at:
         return base
-    return Window(base.opens_at, _aware(extension.closes_at), extended=True)
+    return Window(base.opens_at, extension.closes_at, extended=True)
 
 
 def require_open_for(session: Session, assignment: m.Assignment, user: m.User, now: datetime) -> None:
@@ -232,15 +234,15 @@ def _require_staff(actor: m.User) -> None:
 
 
 def _jsonable(value):
-    """For the audit log's JSON: datetimes as ISO 8601 in UTC, whatever zone the database answered in."""
-    return _aware(value).astimezone(timezone.utc).isoformat() if isinstance(value, datetime) else value
+    """For the audit log's JSON: datetimes as ISO 8601 in UTC (stored and checked times are aware)."""
+    return value.astimezone(timezone.utc).isoformat() if isinstance(value, datetime) else value
 
 
 def _checked(field: str, value):
     if field in ("opens_at", "closes_at"):
         if value is not None and not isinstance(value, datetime):
             raise Invalid("Thời điểm không hợp lệ", {field: ["not a datetime"]})
-        return _aware(value).astimezone(timezone.utc) if value is not None else None
+        return _instant(field, value) if value is not None else None
     if field == "late_policy":
         if value not in LATE_POLICIES:
             raise Invalid("Cách xử lý bài nộp muộn phải là “refuse” (không nhận) hoặc “accept_late” "
@@ -265,8 +267,8 @@ def update_assignment(session: Session, actor: m.User, assignment_id: int, *, no
         raise Invalid("Không sửa được mục: %(names)s", {name: ["unknown"] for name in unknown},
                       names=", ".join(unknown))
     wanted = {field: _checked(field, value) for field, value in changes.items()}
-    opens = wanted.get("opens_at", _aware(assignment.opens_at))
-    closes = wanted.get("closes_at", _aware(assignment.closes_at))
+    opens = wanted.get("opens_at", assignment.opens_at)
+    closes = wanted.get("closes_at", assignment.closes_at)
     if opens and closes and closes <= opens:
         raise Invalid("Thời điểm đóng phải sau thời điểm mở", {"closes_at": ["before opening"]})
     now = now or datetime.now(timezone.utc)
@@ -306,8 +308,8 @@ def extensions(session: Session, actor: m.User, assignment_id: int) -> list[Exte
         .join(m.User, m.User.id == m.AssignmentExtension.user_id)
         .outerjoin(granter, granter.id == m.AssignmentExtension.granted_by_id)
         .where(m.AssignmentExtension.assignment_id == assignment_id).order_by(m.User.username)).all()
-    return [ExtensionView(user.id, user.username, user.display_name, _aware(ext.closes_at), ext.reason, by,
-                          _aware(ext.created_at)) for ext, user, by in rows]
+    return [ExtensionView(user.id, user.username, user.display_name, ext.closes_at, ext.reason, by,
+                          ext.created_at) for ext, user, by in rows]
 
 
 def _cadre_of(session: Session, assignment: m.Assignment, user_id: int) -> m.User:
@@ -325,11 +327,11 @@ def grant_extension(session: Session, actor: m.User, assignment_id: int, user_id
     user = _cadre_of(session, assignment, user_id)
     if not isinstance(closes_at, datetime):
         raise Invalid("Hãy nhập hạn mới", {"closes_at": ["required"]})
-    closes_at = _aware(closes_at).astimezone(timezone.utc)
+    closes_at = _instant("closes_at", closes_at)
     reason = bounded_text((reason or "").strip(), "reason", 500)
     if assignment.closes_at is None:
         raise Invalid("Bài này không có hạn chót nên không cần gia hạn", {"closes_at": ["no deadline"]})
-    if closes_at <= _aware(assignment.closes_at):
+    if closes_at <= assignment.closes_at:
         raise Invalid("Hạn gia hạn phải sau hạn chót chung của bài", {"closes_at": ["not later"]})
     extension = extension_for(session, assignment_id, user_id)
     before = _jsonable(extension.closes_at) if extension else None
@@ -341,7 +343,7 @@ def grant_extension(session: Session, actor: m.User, assignment_id: int, user_id
                  username=user.username, closes_at={"before": before, "after": _jsonable(closes_at)}, reason=reason)
     session.flush()
     return ExtensionView(user.id, user.username, user.display_name, closes_at, reason, actor.username,
-                         _aware(extension.created_at) or datetime.now(timezone.utc))
+                         extension.created_at or datetime.now(timezone.utc))
 
 
 def revoke_extension(session: Session, actor: m.User, assignment_id: int, user_id: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..core.courses import Course as CourseData
 from ..core.rubrics import Rubric as RubricData
 from ..core.scenarios import Scenario as ScenarioData
+from ..core.tables import csv_rows
 from ..schemas.content import CourseSchema
 from ..schemas.files import load_document
 from ..store import models as m
@@ -121,6 +122,14 @@ def rubric_data(version: m.RubricVersion) -> RubricData:
     return _parse(version.source, version.sha256, "rubric")
 
 
+def attachment_table(attachment: m.ScenarioAttachment, max_rows: int | None = None) -> list[list[str]] | None:
+    """A CSV attachment as rows to show inline (header first); None when it is not a readable CSV or,
+    with ``max_rows``, a longer one (hosts offer it as a download)."""
+    if not (attachment.media_type in ("text/csv", "application/csv") or attachment.file.lower().endswith(".csv")):
+        return None
+    return csv_rows(attachment.content, max_rows)
+
+
 def course_data(course: m.Course) -> CourseData:
     return CourseSchema().load({"id": course.slug, "title": course.title,
                                 "description": course.description, "topics": course.topics})
@@ -136,5 +145,6 @@ def latest_scenario_versions(session: Session) -> list[m.ScenarioVersion]:
               .group_by(m.ScenarioVersion.scenario_id).subquery())
     return list(session.scalars(
         select(m.ScenarioVersion)
-        .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id) & (newest.c.n == m.ScenarioVersion.number))
+        .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id)
+              & (newest.c.n == m.ScenarioVersion.number))
         .join(m.Scenario).order_by(m.ScenarioVersion.topic, m.Scenario.slug)))

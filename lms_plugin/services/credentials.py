@@ -30,11 +30,6 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(timezone.utc)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC datetimes."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
 # ---- browser sessions ----------------------------------------------------------------------------
 
 def start_session(session: Session, user: m.User, *, lifetime: timedelta, remember: bool = False,
@@ -50,7 +45,7 @@ def session_for(session: Session, raw: str, now: datetime | None = None) -> m.Us
     """The live session a cookie's key names (its ``.user`` is active), or None."""
     row = session.scalar(select(m.UserSession).options(joinedload(m.UserSession.user))
                          .where(m.UserSession.key_hash == _hash(raw)))
-    if row is None or row.ended_at is not None or _aware(row.expires_at) <= _now(now) or not row.user.active:
+    if row is None or row.ended_at is not None or row.expires_at <= _now(now) or not row.user.active:
         return None
     return row
 
@@ -83,8 +78,8 @@ class TokenView:
 
 
 def _view(token: m.ApiToken) -> TokenView:
-    return TokenView(token.id, token.user_id, token.user.username, _aware(token.created_at),
-                     _aware(token.expires_at), _aware(token.last_used_at))
+    return TokenView(token.id, token.user_id, token.user.username, token.created_at, token.expires_at,
+                     token.last_used_at)
 
 
 def _live(now: datetime):
@@ -107,7 +102,7 @@ def token_for(session: Session, raw: str, now: datetime | None = None) -> m.ApiT
 
 
 def needs_touch(token: m.ApiToken, now: datetime | None = None) -> bool:
-    last = _aware(token.last_used_at)
+    last = token.last_used_at
     return last is None or last <= _now(now) - TOKEN_TOUCH
 
 

@@ -18,7 +18,6 @@ from .content import scenario_data
 from .errors import NotFound
 
 
-
 @dataclass(frozen=True)
 class AssignmentCard:
     assignment_id: int
@@ -86,7 +85,7 @@ def assignment_cards(session: Session, user: m.User, now: datetime | None = None
     now = now or datetime.now(timezone.utc)
     cards = [_card(session, user, a, member, now) for a, member in assignments_for(session, user)]
     order = {"open": 0, "not_open": 1, "closed": 2}
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    far = datetime(9999, 12, 31, tzinfo=timezone.utc)      # no deadline: last in its group
     return sorted(cards, key=lambda c: (order[c.state], c.closes_at or far, c.assignment_id))
 
 

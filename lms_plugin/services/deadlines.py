@@ -41,6 +41,7 @@ def auto_submit_due(session: Session, now: datetime | None = None, *, batch: int
                 if not has_content(draft.body):
                     continue
                 author = session.get(m.User, draft.user_id)
+                assert author is not None  # a draft's user_id is a foreign key
                 if window_for(session, assignment, author).state(now) != "closed":
                     continue        # an extension: their deadline is still ahead
                 auto_submit_draft(session, draft, assignment, now)

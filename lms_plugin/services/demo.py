@@ -57,6 +57,7 @@ def seed_demo(session: Session, password: str, *, days_open: int = 30, now: date
             accounts.set_password(user, password)
         users[username] = user
         if role == "cadre":
+            assert group_index is not None  # every demo cadre has a group
             cohorts.add_member(session, cohort, user, groups[group_index])
     now = now or datetime.now(timezone.utc)
     assigned = {a.scenario_version.scenario_id for a in session.scalars(

@@ -11,7 +11,6 @@ from . import policy
 from .cohorts import get_cohort
 
 
-
 def _require_staff(user: m.User) -> None:
     policy.require(user, "directory.read")
 

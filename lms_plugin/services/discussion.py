@@ -148,7 +148,10 @@ def _report(session: Session, assignment_id: int, group_id: int) -> m.GroupRepor
 def _report_view(session: Session, report: m.GroupReport | None, assignment_id: int, group_id: int) -> ReportView:
     if report is None:
         return ReportView(assignment_id, group_id, "", 0, None, None, None, None, None)
-    name = lambda uid: session.get(m.User, uid).display_name if uid else None  # noqa: E731
+    def name(uid: int | None) -> str | None:
+        user = session.get(m.User, uid) if uid else None
+        return user.display_name if user is not None else None
+
     return ReportView(assignment_id, group_id, report.body, report.revision, report.updated_at,
                       name(report.updated_by_id), report.submitted_at, name(report.submitted_by_id), report.sha256)
 

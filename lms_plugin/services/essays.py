@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -83,7 +84,9 @@ def _draft_row(session: Session, user: m.User, assignment_id: int) -> m.EssayDra
             session.add(draft)
         return draft
     except IntegrityError:
-        return session.scalar(query)
+        won = session.scalar(query)
+        assert won is not None  # the concurrent first save that made ours fail
+        return won
 
 
 MISSING_RECOMMENDATIONS = N_("Bài chưa có mục “%(section)s”: hãy thêm tiêu đề “%(section)s” và viết kiến nghị, "
@@ -94,7 +97,17 @@ EMPTY_RECOMMENDATIONS = N_("Mục “%(section)s” đang trống: hãy viết k
 def recommendations_message(body: str, spec) -> str | None:
     """The msgid telling what is wrong with the recommendations section (param ``section``), or None."""
     problem = core.recommendations_problem(body, spec.recommendations_section)
-    return {"missing": MISSING_RECOMMENDATIONS, "empty": EMPTY_RECOMMENDATIONS}.get(problem)
+    return {"missing": MISSING_RECOMMENDATIONS, "empty": EMPTY_RECOMMENDATIONS}.get(problem) if problem else None
+
+
+def length_check(body: str, spec) -> core.WordCheck:
+    """How a text stands against the scenario's word limits (the confirmation page shows it)."""
+    return core.check_length(body, spec.min_words, spec.max_words)
+
+
+def digest(body: str) -> str:
+    """The receipt's fingerprint of a text: sha256 of the exact body, as submit_essay stores it."""
+    return core.sha256(body)
 
 
 def starting_text(spec) -> str:
@@ -156,10 +169,11 @@ def auto_submit_draft(session: Session, draft: m.EssayDraft, assignment: m.Assig
     recommendations check are not applied (a deadline is not the moment to refuse), only noted."""
     spec = scenario_data(assignment.scenario_version).essay
     author = session.get(m.User, draft.user_id)
+    assert author is not None  # a draft's user_id is a foreign key
     check = core.check_length(draft.body, spec.min_words if spec else 0, spec.max_words if spec else None)
-    noted = {"draft_saved_at": draft.saved_at.isoformat() if draft.saved_at else None,
-             "words": check.words, "too_short": check.too_short, "too_long": check.too_long,
-             "min_words": check.min_words, "max_words": check.max_words}
+    noted: dict[str, Any] = {"draft_saved_at": draft.saved_at.isoformat() if draft.saved_at else None,
+                             "words": check.words, "too_short": check.too_short, "too_long": check.too_long,
+                             "min_words": check.min_words, "max_words": check.max_words}
     problem = recommendations_message(draft.body, spec) if spec else None
     if problem:
         noted["recommendations"] = "missing" if problem == MISSING_RECOMMENDATIONS else "empty"
@@ -225,7 +239,9 @@ def draft_for_staff(session: Session, actor: m.User, assignment_id: int, user_id
                                                       m.EssayDraft.user_id == user_id))
     if draft is None:
         raise NotFound("Học viên này không có bản nháp")
-    return session.get(m.User, user_id), DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
+    author = session.get(m.User, user_id)
+    assert author is not None  # a draft's user_id is a foreign key
+    return author, DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
 
 
 def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:

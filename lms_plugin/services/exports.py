@@ -22,7 +22,7 @@ import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -62,13 +62,9 @@ class GradeTable:
     rows: list[list[Any]]
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def _iso(moment: datetime | None) -> str:
-    return _utc(moment).isoformat(timespec="seconds") if moment else ""
+    """The store hands back aware UTC times: ISO 8601 with +00:00."""
+    return moment.isoformat(timespec="seconds") if moment else ""
 
 
 def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
@@ -138,7 +134,8 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}   # h
 
 def vietnamese_key(text: str) -> tuple:
     """Alphabetical order of the Vietnamese alphabet: a < ă < â < b … d < đ; tones only break ties."""
-    letters, tones = [], []
+    letters: list[tuple[str, int]] = []
+    tones: list[int] = []
     for char in unicodedata.normalize("NFD", text.casefold()):
         if char in _LETTER_MARKS and letters:
             letters[-1] = (letters[-1][0], _LETTER_MARKS[char])
@@ -165,7 +162,7 @@ def _rows(session: Session, _: Gettext, cohort: m.Cohort, assignments: list[m.As
             ids = [e.id for e in essays.values()]
             results, grades, appeals = _results(session, ids), _grades(session, ids), _appeals(session, ids)
             for person in people:
-                group = groups.get(person.group_id)
+                group = groups.get(person.group_id) if person.group_id is not None else None
                 row: list[Any] = [cohort.name, group.name if group else "",
                                   group.commune if group else person.commune, person.username, person.name,
                                   slug, title]
@@ -200,7 +197,8 @@ def _report_cells(_: Gettext, reports: dict[int, Any], group_id: int | None, yes
 
 def _status(_: Gettext, status: str | None) -> str:
     """A submitted piece's marking state in words; a submission always has a result row, else it is being marked."""
-    return _(STATUS.get(status or "awaiting_marks", status))
+    key = status or "awaiting_marks"
+    return _(STATUS.get(key, key))
 
 
 def _latest_essays(session: Session, assignment_id: int, user_ids: list[int]) -> dict[int, Any]:
@@ -351,7 +349,7 @@ def essays_zip(session: Session, user: m.User, cohort_id: int) -> bytes:
                 name = name.removesuffix(".txt") + f"__a{essay.assignment_id}.txt"
             used.add(name)
             body = essay.body.encode("utf-8")
-            stamp = _utc(essay.submitted_at)
+            stamp = essay.submitted_at          # UTC, as the store gives it
             info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, body)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.allocation import APPEAL
@@ -118,8 +118,8 @@ def _refused(exc: RubricError, rubric: Rubric) -> Invalid:
     fields = {"scores": [str(exc)]}
     d = exc.details
 
-    def titles(ids) -> str:
-        return ", ".join(rubric.criterion(i).title if rubric.criterion(i) else i for i in ids)
+    def titles(ids: list[str]) -> str:
+        return ", ".join(c.title if (c := rubric.criterion(i)) else i for i in ids)
     if exc.reason == "missing":
         return Invalid("Chưa chọn mức điểm cho: %(names)s", fields, names=titles(d["criteria"]))
     if exc.reason == "comment_required":
@@ -152,7 +152,8 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
     grade.comment, grade.updated_at = (comment or "").strip(), now
     if final:
         grade.finalised_at = now
-        audit.record(session, examiner.id, "grade.finalise", "essay", essay_id, round=grade.round, total=judged.total)
+        audit.record(session, examiner.id, "grade.finalise", "essay", essay_id, round=grade.round,
+                     total=judged.total if judged else None)
     session.flush()
     if final and grade.round == APPEAL:
         appeals.decide(session, grade, now=now)
@@ -182,7 +183,7 @@ def grade_for_author(session: Session, user: m.User, essay_id: int, *, now: date
                      for c in rubric.criteria)
     notes = session.scalars(select(m.GradeAnnotation).where(m.GradeAnnotation.grade_id.in_([g.id for g in grades]))
                             .order_by(m.GradeAnnotation.start, m.GradeAnnotation.id))
-    appeal = appeals.view_for_author(session, essay)
+    appeal = appeals.view_for_author(session, essay.id)
     return GradeReport(essay.id, essay.kind, result.status, result.final, rubric.scale, criteria,
                        tuple(g.comment for g in grades if g.comment),
                        tuple({"start": a.start, "end": a.end, "quote": a.quote, "comment": a.comment} for a in notes),

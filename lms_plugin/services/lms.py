@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -38,7 +39,7 @@ class Placement:
     user: m.User
     assignment: m.Assignment
     scenario: ScenarioData
-    group: m.Group | None
+    group: m.Group
 
 
 def scenario_version(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
@@ -75,7 +76,7 @@ def course_run_cohort(session: Session, lms_course_id: str, course: m.Course) ->
 
 
 def course_run_assignment(session: Session, cohort: m.Cohort, slug: str, number: int | None = None,
-                          examiners: list[str] = ()) -> m.Assignment:
+                          examiners: Sequence[str] = ()) -> m.Assignment:
     """The cohort's assignment of the scenario (the given version, else the one already in use)."""
     query = (select(m.Assignment).join(m.ScenarioVersion, m.ScenarioVersion.id == m.Assignment.scenario_version_id)
              .join(m.Scenario, m.Scenario.id == m.ScenarioVersion.scenario_id)
@@ -91,7 +92,7 @@ def course_run_assignment(session: Session, cohort: m.Cohort, slug: str, number:
 
 
 def place_learner(session: Session, *, external_id: str, display_name: str, lms_course_id: str, slug: str,
-                  version: int | None = None, team: str | None = None, examiners: list[str] = ()) -> Placement:
+                  version: int | None = None, team: str | None = None, examiners: Sequence[str] = ()) -> Placement:
     """The learner, their assignment of the scenario and their group, created on first use."""
     chosen = scenario_version(session, slug, version)
     user = accounts.learner_for_external_id(session, external_id, display_name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import CursorResult, Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..store import models as m
@@ -132,6 +132,7 @@ def mark_all_read(session: Session, user: m.User, now: datetime | None = None) -
     result = session.execute(update(m.Notification).where(
         m.Notification.user_id == user.id, m.Notification.read_at.is_(None)).values(
         read_at=now or datetime.now(timezone.utc)).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # an UPDATE answers with a cursor result, which counts rows
     return result.rowcount or 0
 
 
@@ -157,13 +158,9 @@ REMIND_BEFORE = timedelta(hours=24)
 BATCH = 1000       # members per query and per insert: a cohort may hold 10,000 cadres
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives naive UTC back, PostgreSQL aware times: one form for comparisons and dedupe keys."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def deadline_key(assignment_id: int, closes_at: datetime) -> str:
-    return f"deadline:{assignment_id}:{_utc(closes_at).isoformat()}"
+    """One key per deadline: the store hands back aware UTC times, so one instant has one spelling."""
+    return f"deadline:{assignment_id}:{closes_at.isoformat()}"
 
 
 def remind_deadlines(session: Session, now: datetime | None = None) -> int:
@@ -172,13 +169,14 @@ def remind_deadlines(session: Session, now: datetime | None = None) -> int:
     A member whose extension closes later than the assignment is reminded before the extension instead.
     Returns how many reminders were added.
     """
-    now = _utc(now or datetime.now(timezone.utc))
+    now = now or datetime.now(timezone.utc)
     horizon = now + REMIND_BEFORE
     added = 0
     due = session.execute(select(m.Assignment.id, m.Assignment.closes_at).where(
         m.Assignment.closes_at.is_not(None), m.Assignment.closes_at > now, m.Assignment.closes_at <= horizon,
         or_(m.Assignment.opens_at.is_(None), m.Assignment.opens_at <= now))).all()
     for assignment_id, closes_at in due:
+        assert closes_at is not None  # the query keeps assignments with a deadline
         added += _remind(session, assignment_id, closes_at, _members_due(assignment_id, closes_at))
     # extensions that end within the window, later than their assignment's own deadline
     extended = session.execute(
@@ -221,6 +219,7 @@ def _members_due(assignment_id: int, closes_at: datetime) -> Select:
 
 def _remind(session: Session, assignment_id: int, closes_at: datetime, query: Select) -> int:
     assignment = session.get(m.Assignment, assignment_id)
+    assert assignment is not None  # the ids come from the query just run
     title = scenario_data(assignment.scenario_version).title
     key = deadline_key(assignment_id, closes_at)
     link = f"/cadre/assignments/{assignment_id}"
@@ -231,6 +230,6 @@ def _remind(session: Session, assignment_id: int, closes_at: datetime, query: Se
         if not user_ids:
             return added
         added += notify(session, user_ids, "deadline_soon", link=link, dedupe_key=key, title=title,
-                        closes_at=_utc(closes_at).isoformat())
+                        closes_at=closes_at.isoformat())
         session.flush()
         after = user_ids[-1]

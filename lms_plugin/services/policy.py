@@ -38,7 +38,9 @@ Owner = Callable[[m.User, Any], bool]
 
 
 def _exists(resource: Any, query) -> bool:
-    return object_session(resource).scalar(query.limit(1)) is not None
+    session = object_session(resource)
+    assert session is not None  # the resources rules look at are loaded from a session
+    return session.scalar(query.limit(1)) is not None
 
 
 def author(user: m.User, essay: m.Essay) -> bool:

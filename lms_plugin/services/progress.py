@@ -16,7 +16,6 @@ from . import policy
 from .cohorts import get_assignment
 
 
-
 @dataclass(frozen=True)
 class MemberProgress:
     user_id: int

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from ..core.grading import round_to_step
 from ..store import models as m
 from . import audit, notifications, policy
-from .allocation import stage_counts, _is_latest
+from .allocation import _is_latest, stage_counts
 from .cohorts import get_assignment
-from .content import scenario_data
+from .content import rubric_data, scenario_data
 from .errors import Conflict, Invalid, NotFound
 
 
@@ -95,11 +95,12 @@ def release(session: Session, actor: m.User, assignment_id: int, *, expected: in
     decided = session.execute(select(m.Appeal, m.Essay).join(m.Essay, m.Essay.id == m.Appeal.essay_id)
                               .where(m.Essay.assignment_id == assignment_id, m.Appeal.status == "decided")).all()
     for appeal, essay in decided:
-        result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
+        appealed = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
+        assert appealed is not None  # only a released final mark can be appealed
         appeal.status, appeal.released_at = "released", now
         # corrected_at keeps the appeal's outcome over later reconciliations; the appeal itself says why
-        result.final, result.rule = appeal.outcome, appeal.rule
-        result.corrected_at, result.correction_reason, result.published_at = now, "", None
+        appealed.final, appealed.rule = appeal.outcome, appeal.rule
+        appealed.corrected_at, appealed.correction_reason, appealed.published_at = now, "", None
         audit.record(session, actor.id, "appeal.release", "essay", essay.id, previous=appeal.previous_final,
                      outcome=appeal.outcome)
         notifications.notify(session, _readers(session, essay), "appeal_outcome", title=title,
@@ -122,8 +123,8 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
     if len(reason) > 2000:
         raise Invalid("Lý do dài quá %(n)s ký tự", {"reason": ["too long"]}, n=2000)
     essay = session.get(m.Essay, essay_id)
-    result = essay and session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
-    if result is None:
+    result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id)) if essay else None
+    if essay is None or result is None:
         raise NotFound("Không tìm thấy bài thu hoạch")
     if result.status != "final":
         raise Conflict("Bài chưa có điểm cuối cùng; hãy phân công chấm trước khi điều chỉnh")
@@ -147,6 +148,6 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
 
 
 def _scale(essay: m.Essay) -> float:
-    from .content import rubric_data
-    version = essay.assignment.report_rubric_version if essay.kind == "report" else essay.assignment.essay_rubric_version
+    assignment = essay.assignment
+    version = assignment.report_rubric_version if essay.kind == "report" else assignment.essay_rubric_version
     return rubric_data(version).scale if version is not None else 10.0

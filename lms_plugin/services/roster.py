@@ -144,7 +144,7 @@ def read_roster(filename: str, raw: bytes) -> list[RosterRow]:
     for number, values in enumerate(table[1:], start=2):
         if not any(values):
             continue            # blank lines in a spreadsheet are not people
-        get = lambda key: values[columns[key]] if key in columns and columns[key] < len(values) else ""  # noqa: E731
+        get = lambda key, row=values: row[columns[key]] if key in columns and columns[key] < len(row) else ""  # noqa: E731
         rows.append(RosterRow(number, get("name"), get("commune"), get("province"), get("contact"),
                               get("role"), get("username")))
     return rows
@@ -184,7 +184,7 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
     policy.require(user, "roster.import")
     cohort = cohorts.get_cohort(session, cohort_id)
     result = RosterResult()
-    given = {}
+    given: dict[str, list[int]] = {}
     for row in rows:
         if row.username:
             given.setdefault(row.username.lower(), []).append(row.row)
@@ -215,6 +215,7 @@ def import_roster(session: Session, user: m.User, cohort_id: int, rows: list[Ros
         if reason is not None:
             result.rejected.append(reason)
             continue
+        assert role is not None  # else the row was rejected above
         username = row.username or _free_username(username_for(row.name), taken, given)
         taken.add(username.lower())
         accepted.append((row, role, username))

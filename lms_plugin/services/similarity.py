@@ -15,11 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import jobs
-from . import similarity_index
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
-from . import policy
+from . import jobs, policy, similarity_index
 from .content import scenario_data
 from .errors import NotFound
 
@@ -65,7 +63,7 @@ def latest_essays(session: Session, course_id: int, after_id: int | None = None)
 
 
 def count_latest_essays(session: Session, course_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(_latest(course_id).subquery()))
+    return session.scalar(select(func.count()).select_from(_latest(course_id).subquery())) or 0
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,9 @@ class Sources:
 
 
 def _course_texts(session: Session, course_id: int) -> tuple[list, list, dict]:
-    references, exclude, titles = [], [], {}
+    references: list[tuple[str, str]] = []
+    exclude: list[tuple[str, str]] = []
+    titles: dict[str, str] = {}
     for ref in session.scalars(select(m.ReferenceText).where(
             (m.ReferenceText.course_id == course_id) | m.ReferenceText.course_id.is_(None))):
         key = f"ref-{ref.id}"
@@ -113,14 +113,24 @@ def detector(**params: Any) -> ReuseDetector:
     return ReuseDetector(**{"n_jobs": 1, "boilerplate_share": share, **params})
 
 
+@jobs.task(similarity_index.REBUILD)
+def rebuild_index(session: Session, course_id: int) -> dict:
+    """Fit every latest essay, reference and excluded text of the course, then swap the index in atomically."""
+    sources = course_sources(session, course_id)
+    fitted = detector().fit(sources.essays, exclude=sources.exclude, references=sources.references)
+    return similarity_index.save(course_id, fitted, [key for key, _text in sources.essays])
+
+
 def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[str, Any]]:
     shares = {s.source: s.share for s in result.sources}
     entries = []
     for match in sorted(result.matches, key=lambda mt: -shares.get(mt.b, mt.score)):
-        kind, number = match.b.split("-", 1)
+        key = str(match.b)              # the service names its documents "essay-<id>" and "ref-<id>"
+        kind, number = key.split("-", 1)
         entries.append({
             "kind": "essay" if kind == "essay" else "reference", "id": int(number),
-            "title": titles.get(match.b, f"Bài thu hoạch #{number}"), "share": round(shares.get(match.b, match.score), 4),
+            "title": titles.get(key, f"Bài thu hoạch #{number}"),
+            "share": round(shares.get(match.b, match.score), 4),
             "score": round(match.score, 4), "paraphrase": round(match.paraphrase, 4),
             "passages": [[p.a_start, p.a_end, p.b_start, p.b_end] for p in match.passages],
         })
@@ -204,8 +214,8 @@ def excerpts(text: str, spans: list[tuple[int, int]], context: int = CONTEXT) ->
             gap = re.search(r"\s+", text[lo:start])
             lo = lo + gap.end() if gap else start
         if hi < len(text) and not text[hi].isspace():       # end after the last whole word
-            gap = [g for g in re.finditer(r"\s", text[end:hi])]
-            hi = end + gap[-1].start() if gap else end
+            spaces = list(re.finditer(r"\s", text[end:hi]))
+            hi = end + spaces[-1].start() if spaces else end
         if parts and lo <= parts[-1][1]:
             parts[-1][1] = max(parts[-1][1], hi)
         else:
@@ -239,7 +249,8 @@ def report_for(session: Session, user: m.User, essay_id: int) -> ReportView:
         raise NotFound("Chưa có báo cáo trùng lặp cho bài này")
     sources = []
     for entry in report.sources or []:
-        row = session.get(m.Essay if entry["kind"] == "essay" else m.ReferenceText, entry["id"])
+        row: m.Essay | m.ReferenceText | None = (session.get(m.Essay, entry["id"]) if entry["kind"] == "essay"
+                                                else session.get(m.ReferenceText, entry["id"]))
         text = row.body if row is not None else ""
         full = row is None or policy.allowed(user, "similarity.source_text", policy.SourceOf(essay, row))
         sources.append({**entry, "text": text if full else None, "length": len(text),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from tqdm import tqdm
 
@@ -96,12 +97,13 @@ def match_record(match: Match) -> dict:
 
 def run_batch(input_path, output_path, reference_path=None, exclude_path=None, min_score: float = 0.1,
               on_error: str = "stop", progress: bool = True, stderr: IO[str] = sys.stderr,
-              detector: ReuseDetector | None = None) -> BatchSummary:
+              detector: ReuseDetector | None = None, boilerplate_share: float = 0.1) -> BatchSummary:
     """Check every essay of ``input_path`` against the others and the
     references; write the matches to ``output_path`` (JSONL).
 
     ``on_error="stop"`` raises ``BatchInputError`` on the first bad line;
-    ``"skip"`` reports it on ``stderr`` and goes on.
+    ``"skip"`` reports it on ``stderr`` and goes on. Without ``detector``, the engine's defaults with
+    ``boilerplate_share`` (text in more than this share of the essays never counts).
     """
     if on_error not in ("stop", "skip"):
         raise ValueError("on_error must be 'stop' or 'skip'")
@@ -109,7 +111,8 @@ def run_batch(input_path, output_path, reference_path=None, exclude_path=None, m
         raise ValueError("min_score must be between 0 and 1")
     started = time.perf_counter()
     essays, skipped = read_documents(Path(input_path), on_error, stderr)
-    references, exclude = [], []
+    references: list[tuple[object, str]] = []
+    exclude: list[tuple[object, str]] = []
     if reference_path is not None:
         references, more = read_documents(Path(reference_path), on_error, stderr)
         skipped += more
@@ -120,7 +123,7 @@ def run_batch(input_path, output_path, reference_path=None, exclude_path=None, m
     if clash:
         raise BatchInputError(f"{reference_path}: ids also used by essays: {sorted(map(str, clash))[:5]}")
 
-    engine = detector or ReuseDetector()
+    engine = detector or ReuseDetector(boilerplate_share=boilerplate_share)
     with tqdm(total=len(essays) + len(references), unit="doc", desc="fingerprinting",
               file=stderr, disable=not progress) as bar:
         engine.fit(essays, exclude=exclude, references=references, on_progress=bar.update)

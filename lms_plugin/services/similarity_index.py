@@ -17,7 +17,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import jobs
 from ..core.similarity import Match, QueryResult, ReuseDetector, SourceShare
 from ..core.text import tokenize
 from ..store import models as m
@@ -26,7 +25,7 @@ REBUILD = "similarity.rebuild_index"
 INDEX_AT = int(os.environ.get("CASELAB_SIMILARITY_INDEX_AT", "2000"))   # essays in a course
 REBUILD_AFTER = 0.1        # share of new essays since the build that calls for a fresh index
 
-_loaded: dict[Path, tuple[float, "CourseIndex"]] = {}
+_loaded: dict[Path, tuple[float, CourseIndex]] = {}
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,16 @@ def load(course_id: int) -> CourseIndex | None:
     return index
 
 
-@jobs.task(REBUILD)
-def rebuild(session: Session, course_id: int) -> dict:
-    """Fit every latest essay, reference and excluded text of the course, then swap the index in atomically."""
-    from .similarity import course_sources, detector
-    sources = course_sources(session, course_id)
-    fitted = detector().fit(sources.essays, exclude=sources.exclude, references=sources.references)
+def save(course_id: int, fitted: ReuseDetector, essay_keys: list[str]) -> dict:
+    """Save the course's freshly fitted index and swap it in atomically (the job is similarity.rebuild_index);
+    ``essay_keys``: the "essay-<id>" key of every essay fitted."""
     folder = index_dir()
     folder.mkdir(parents=True, exist_ok=True)
     built_at = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     name = f"course-{course_id}-{built_at}.npz"
     fitted.save(folder / name)
-    last = max((int(key.split("-")[1]) for key, _ in sources.essays), default=0)
-    meta = {"file": name, "last_essay_id": last, "essays": len(sources.essays), "built_at": built_at}
+    last = max((int(key.split("-")[1]) for key in essay_keys), default=0)
+    meta = {"file": name, "last_essay_id": last, "essays": len(essay_keys), "built_at": built_at}
     tmp = _meta_path(course_id).with_suffix(".tmp")
     tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(tmp, _meta_path(course_id))

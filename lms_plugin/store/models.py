@@ -4,8 +4,23 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, UniqueConstraint, false, true)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -17,7 +32,38 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-Timestamp = DateTime(timezone=True)
+class UTCDateTime(TypeDecorator[datetime]):
+    """The store's one datetime type: aware in, aware UTC out, on every backend.
+
+    SQLite keeps no offset (it stores the wall time it is given and hands it back naive), PostgreSQL
+    hands back times in the session's zone. So every value is converted to UTC on the way in and
+    marked (or converted to) UTC on the way out; no code outside the store repairs a time it read.
+
+    A naive time on the way in is refused (ValueError), not guessed: whoever wrote it did not know
+    which zone it was in (a datetime-local field is Vietnam time, ``datetime.utcnow()`` is UTC), and a
+    wrong guess silently moves a deadline by seven hours. Adapters turn input into aware times first.
+    The database type is unchanged (TIMESTAMP WITH TIME ZONE; DATETIME on SQLite), so no migration.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise ValueError(f"the store takes only timezone-aware datetimes, not {value!r}")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:                # SQLite: the UTC wall time written above
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)        # PostgreSQL: the session's zone
+
+
+Timestamp = UTCDateTime()
 
 
 class User(Base):
@@ -305,7 +351,8 @@ class Essay(Base):
     words: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())   # after the deadline
-    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a draft at the deadline
+    # a draft submitted at the deadline
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     assignment: Mapped[Assignment] = relationship()
     author: Mapped[User] = relationship()
 
@@ -386,7 +433,8 @@ class Notification(Base):
                       Index("ix_notifications_unmailed", "emailed_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))   # to_mark | third_needed | deadline_soon | released | appeal_outcome …
+    # to_mark | third_needed | deadline_soon | released | appeal_outcome …
+    kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     link: Mapped[str] = mapped_column(String(300), default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(200))   # the same event is told once

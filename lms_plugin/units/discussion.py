@@ -19,4 +19,5 @@ class DiscussionUnit(UnitType):
 
     def public_view(self, scenario: Scenario) -> dict[str, Any]:
         spec = scenario.discussion
+        assert spec is not None  # hosts ask only for the units that apply_to the scenario
         return {"prompt": spec.prompt, "group_report": spec.group_report, "rubric": spec.rubric}

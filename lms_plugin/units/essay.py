@@ -21,5 +21,6 @@ class EssayUnit(UnitType):
 
     def public_view(self, scenario: Scenario) -> dict[str, Any]:
         spec = scenario.essay
+        assert spec is not None  # hosts ask only for the units that apply_to the scenario
         return {"prompt": spec.prompt, "min_words": spec.min_words, "max_words": spec.max_words,
                 "rubric": spec.rubric, "recommendations_section": spec.recommendations_section}

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
-from ..store import db
-from . import errors, extensions, formatting, headers, session as web_session
-from . import converters
+from ..services import runtime
+from . import converters, errors, extensions, formatting, headers, session as web_session, throttle
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,                 # None: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db
@@ -95,15 +95,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app)
+    assert isinstance(app.json, DefaultJSONProvider)   # Flask's own; converters.init_app keeps its choices
     app.json.ensure_ascii = False          # Vietnamese stays readable in API output
 
-    engine = app.config.get("ENGINE") or db.make_engine(app.config["DATABASE_URL"])
+    engine = app.config.get("ENGINE") or runtime.make_engine(app.config["DATABASE_URL"])
     app.extensions["caselab.engine"] = engine
-    app.extensions["caselab.sessions"] = db.session_factory(engine)
+    app.extensions["caselab.sessions"] = runtime.session_factory(engine)
 
     extensions.init_app(app)
     formatting.init_app(app)
     web_session.init_app(app)
+    throttle.init_app(app)                # sign-in counters belong to the app
     errors.init_app(app)
     headers.init_app(app)
     converters.init_app(app)              # before the blueprints: <int:…> and JSON bodies bounded

@@ -13,10 +13,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services import accounts as accounts_service
-from ..services import cohorts as cohort_service
-from ..services import credentials
-from ..services import directory, exports, roster
+from ..services import accounts as accounts_service, cohorts as cohort_service, credentials, directory, exports, roster
 from ..services.errors import ServiceError
 from . import downloads
 from .access import role_required

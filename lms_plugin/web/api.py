@@ -12,8 +12,7 @@ from flask_babel import gettext as _
 
 from ..schemas import api as s
 from ..services import accounts, credentials
-from . import throttle
-from . import api_allocation, api_assignments, api_learning, api_marking  # noqa: F401  (registers their endpoints on bp)
+from . import api_allocation, api_assignments, api_learning, api_marking, throttle  # noqa: F401  (registers their endpoints on bp)
 from .api_core import ENDPOINTS, ApiError, bp, endpoint, me, password_change_first
 from .openapi import build_document
 from .session import commit, db_session
@@ -61,7 +60,7 @@ def revoke_token(token_id: int):
 
 
 def openapi_document() -> dict:
-    return build_document(ENDPOINTS, title="CaseLab API", version=API_VERSION, server=bp.url_prefix,
+    return build_document(ENDPOINTS, title="CaseLab API", version=API_VERSION, server=bp.url_prefix or "",
                           error_schema=s.ErrorSchema,
                           description="Case-based learning: assignments, case attempts, group discussion, "
                                       "essays, blind double marking. Errors are "
@@ -73,4 +72,4 @@ def openapi():
     document = current_app.extensions.get("caselab.openapi")
     if document is None:
         document = current_app.extensions["caselab.openapi"] = openapi_document()
-    return {**document, "servers": [{"url": request.host_url.rstrip("/") + bp.url_prefix}]}
+    return {**document, "servers": [{"url": request.host_url.rstrip("/") + (bp.url_prefix or "")}]}

@@ -5,9 +5,18 @@ them smoother (no reload for choices, new posts arriving, autosave).
 """
 from __future__ import annotations
 
-
-from flask import (Blueprint, abort, current_app, flash, get_template_attribute, jsonify, redirect,
-                   render_template, request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,16 +24,15 @@ from marshmallow import Schema, ValidationError, fields
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from ..core.essays import check_length, sha256
 from ..services import appeals, attempts, cohorts, dashboard, discussion, essays, grading
 from ..services.content import scenario_data
 from ..services.errors import Conflict, Forbidden, Invalid
 from ..units.case import stage_view
-from .access import role_required
 from . import downloads
+from .access import role_required
 from .annotated import pieces
-from .formatting import csv_table
 from .errors import wants_json
+from .formatting import csv_table
 from .session import commit, db_session
 
 bp = Blueprint("cadre", __name__, url_prefix="/cadre")
@@ -165,8 +173,9 @@ def discussion_page(assignment_id: int):
         abort(404)
     posts = discussion.list_posts(session, _me(), assignment_id)
     roots, children = _thread(posts)
-    scenario = scenario_data(_scenario(assignment_id))
-    return render_template("cadre/discussion.html", card=card, tab="discussion", prompt=scenario.discussion.prompt,
+    spec = scenario_data(_scenario(assignment_id)).discussion
+    assert spec is not None  # card.has_discussion
+    return render_template("cadre/discussion.html", card=card, tab="discussion", prompt=spec.prompt,
                            roots=roots, children=children, last_id=max((p.id for p in posts), default=0),
                            poll_seconds=current_app.config.get("DISCUSSION_POLL_SECONDS", POLL_SECONDS),
                            form=PostForm(), me=_me().id)
@@ -218,10 +227,12 @@ def _report_page(assignment_id: int, *, form: ReportForm | None = None, conflict
     scenario = scenario_data(_scenario(assignment_id))
     if form is None:
         form = ReportForm(formdata=None, body=report.body, revision=report.revision)
-    marked = bool(report.submitted_at and scenario.discussion.rubric)     # a report rubric: it is marked
+    spec = scenario.discussion
+    assert spec is not None  # a group report belongs to a discussion
+    marked = bool(report.submitted_at and spec.rubric)     # a report rubric: it is marked
     grade = discussion.report_grade(session, _me(), assignment_id) if marked else None
     return render_template("cadre/report.html", card=card, tab="report", report=report, form=form,
-                           conflict=conflict, confirm=confirm, prompt=scenario.discussion.prompt,
+                           conflict=conflict, confirm=confirm, prompt=spec.prompt,
                            marked=marked, grade=grade), status
 
 
@@ -299,7 +310,7 @@ def essay_draft(assignment_id: int):
         try:
             body = DraftSchema().load(request.get_json(silent=True) or {})["body"]
         except ValidationError as exc:
-            raise Invalid("Thiếu nội dung bài thu hoạch", exc.messages) from None
+            raise Invalid("Thiếu nội dung bài thu hoạch", exc.normalized_messages()) from None
     else:
         body = request.form.get("body")
         if body is None:
@@ -309,7 +320,7 @@ def essay_draft(assignment_id: int):
     if request.form.get("quiet"):          # a beacon sent as the page closes: nobody reads the answer
         return "", 204
     if request.is_json or wants_json():
-        return jsonify({"saved_at": saved.saved_at.isoformat(), "words": saved.words})
+        return jsonify({"saved_at": saved.saved_at.isoformat() if saved.saved_at else None, "words": saved.words})
     flash(_("Đã lưu bản nháp."), "success")
     return redirect(url_for(".essay", assignment_id=assignment_id))
 
@@ -322,7 +333,7 @@ def essay_submit(assignment_id: int):
     session = db_session()
     if form.confirmed.data == "1":
         draft = essays.get_draft(session, _me(), assignment_id)
-        if sha256(draft.body) == form.sha256.data:
+        if essays.digest(draft.body) == form.sha256.data:
             receipt = essays.submit_essay(session, _me(), assignment_id, draft.body)
             commit()
             for warning in receipt.warnings:       # the scenario accepts it, with a warning
@@ -337,10 +348,10 @@ def essay_submit(assignment_id: int):
         essays.save_draft(session, _me(), assignment_id, _text(form.body.data))
         commit()
     draft = essays.get_draft(session, _me(), assignment_id)
-    check = check_length(draft.body, spec.min_words, spec.max_words)
+    check = essays.length_check(draft.body, spec)
     problem = essays.recommendations_message(draft.body, spec)
     return render_template("cadre/essay_confirm.html", card=card, tab="essay", spec=spec, draft=draft, check=check,
-                           digest=sha256(draft.body), form=EssayForm(formdata=None),
+                           digest=essays.digest(draft.body), form=EssayForm(formdata=None),
                            clock=essays.essay_window(session, _me(), assignment_id),
                            problem=_(problem, section=spec.recommendations_section) if problem else None,
                            refused=bool(problem) and spec.recommendations_check != "warn")

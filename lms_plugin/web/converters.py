@@ -15,13 +15,15 @@ from typing import Any
 from flask import Flask, Request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-from ..services.limits import MAX_ID      # PostgreSQL INTEGER; SQLite holds more, the bound is the same on both
-from ..services.limits import MAX_JSON_DEPTH, json_depth as depth
-
+from ..services.limits import (
+    MAX_ID,  # PostgreSQL INTEGER; SQLite holds more, the bound is the same on both
+    MAX_JSON_DEPTH,
+    json_depth as depth,
+)
 
 
 class DatabaseInt(IntegerConverter):
@@ -44,7 +46,8 @@ def bounded_int(value: str) -> int:
 class BoundedParameters(ImmutableMultiDict):
     """Query and form fields whose ``get(…, type=int)`` stays in the database's range."""
 
-    def get(self, key, default=None, type=None):
+    # one signature for werkzeug's five overloads: the same calls, the same results, ints bounded
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
         return super().get(key, default, bounded_int if type is int else type)
 
 
@@ -83,6 +86,6 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseInt
     app.request_class = BoundedRequest
     provider = BoundedJSONProvider(app)
-    provider.ensure_ascii = app.json.ensure_ascii
-    provider.sort_keys = app.json.sort_keys
+    if isinstance(app.json, DefaultJSONProvider):   # keep the app's choices
+        provider.ensure_ascii, provider.sort_keys = app.json.ensure_ascii, app.json.sort_keys
     app.json = provider

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, render_template, request
-from flask_babel import gettext
-from flask_babel import gettext as _
+from flask_babel import gettext, gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..services import runtime
 from ..services.errors import N_, ServiceError
-
 
 HTTP_MESSAGES = {
     400: N_("Yêu cầu không hợp lệ."),
@@ -42,12 +40,11 @@ def init_app(app: Flask) -> None:
         return error_response(413, _("Nội dung gửi lên vượt quá %(kb)s KB. Bản nháp của bạn vẫn được giữ; "
                                      "hãy rút gọn rồi gửi lại.", kb=limit))
 
-    @app.errorhandler(OperationalError)
-    def _busy(exc: OperationalError):
+    @app.errorhandler(runtime.OperationalError)
+    def _busy(exc: Exception):
         # SQLite answers "database is locked" when another writer held it past busy_timeout: nothing was
         # stored by this request (it was rolled back), so say so and ask for a retry instead of a 500.
-        text = str(exc.orig).lower() if exc.orig is not None else ""
-        if "locked" not in text and "busy" not in text:
+        if not runtime.is_busy(exc):
             raise exc
         session = g.get("db")
         if session is not None:
@@ -66,5 +63,5 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         # Werkzeug's stock descriptions are English; a view's own description is kept as given.
         stock = exc.description == type(exc).description
-        message = HTTP_MESSAGES.get(exc.code) if stock else None
+        message = HTTP_MESSAGES.get(exc.code) if stock and exc.code is not None else None
         return error_response(exc.code or 500, gettext(message) if message else (exc.description or exc.name))

@@ -6,8 +6,7 @@ services.essays.readable_essay, which tells an examiner only what they may see.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _, lazy_gettext
 from flask_login import current_user
 from wtforms import RadioField, TextAreaField
 from wtforms.form import BaseForm
@@ -22,7 +21,14 @@ except ImportError:                     # pragma: no cover
 from marshmallow import ValidationError
 
 from ..schemas.api import AnnotationRequestSchema, AnnotationSchema
-from ..services import allocation, annotations, essays, grading, marking, similarity
+from ..services import (
+    allocation,
+    annotations as inline_comments,  # "annotations" is the __future__ feature here
+    essays,
+    grading,
+    marking,
+    similarity,
+)
 from ..services.content import scenario_data
 from ..services.errors import Conflict, Invalid, NotFound
 from .access import role_required
@@ -93,7 +99,7 @@ def _render(essay, grade, rubric, title, form, *, confirm: bool = False, status:
         similarity_report = similarity.report_for(db_session(), _me(), essay.id)
     except NotFound:                    # not checked yet: the slot says so
         similarity_report = None
-    notes = annotations.annotations(db_session(), _me(), essay.id)
+    notes = inline_comments.annotations(db_session(), _me(), essay.id)
     return render_template("examiner/essay.html", essay=essay, grade=grade, rubric=rubric, title=title,
                            form=form, confirm=confirm, result=result,
                            similarity_report=similarity_report, notes=notes,
@@ -140,7 +146,7 @@ def mark(essay_id: int):
 def _annotation_body(as_json: bool) -> dict:
     raw = request.get_json(silent=True) if as_json else \
         {k: v for k, v in request.form.items() if k in ("start", "end", "quote", "comment")}
-    if not as_json and raw.get("quote") == "":
+    if not as_json and isinstance(raw, dict) and raw.get("quote") == "":
         raw["quote"] = None
     try:
         if not isinstance(raw, dict):
@@ -162,8 +168,8 @@ def annotation_add(essay_id: int):
     as_json = request.is_json
     try:
         data = _annotation_body(as_json)
-        note = annotations.add(session, _me(), essay_id, data["start"], data["end"], data["comment"],
-                               data["quote"])
+        note = inline_comments.add(session, _me(), essay_id, data["start"], data["end"], data["comment"],
+                                   data["quote"])
     except (Invalid, Conflict) as exc:
         session.rollback()
         if as_json:
@@ -182,7 +188,7 @@ def annotation_add(essay_id: int):
 def annotation_delete(essay_id: int, annotation_id: int):
     session = db_session()
     try:
-        annotations.delete(session, _me(), essay_id, annotation_id)
+        inline_comments.delete(session, _me(), essay_id, annotation_id)
     except Conflict as exc:
         session.rollback()
         if request.is_json:

@@ -14,7 +14,7 @@ babel = Babel()
 def select_locale() -> str:
     languages = list(_languages())
     chosen = request.args.get("lang") or session.get("lang")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale

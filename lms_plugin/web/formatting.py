@@ -6,19 +6,17 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from ..core.tables import csv_rows
 from ..sanitize import render_markdown
+from ..services.content import attachment_table
 
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")   # deadlines are typed and read in Vietnam time
 MAX_CSV_ROWS = 500                          # longer tables are offered as a download only
 
 
 def local_time(moment: datetime | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
-    """A stored (UTC) time in Vietnam time, whatever zone the server runs in."""
+    """A stored time (the store hands back aware UTC) in Vietnam time, whatever zone the server runs in."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)       # SQLite gives naive UTC back
     return moment.astimezone(LOCAL_ZONE).strftime(fmt)
 
 
@@ -29,9 +27,7 @@ def to_utc(local: datetime | None) -> datetime | None:
 
 def csv_table(attachment) -> list[list[str]] | None:
     """A CSV attachment as rows to show inline, or None when it is not a (short, readable) CSV."""
-    if not (attachment.media_type in ("text/csv", "application/csv") or attachment.file.lower().endswith(".csv")):
-        return None
-    return csv_rows(attachment.content, MAX_CSV_ROWS)
+    return attachment_table(attachment, MAX_CSV_ROWS)
 
 
 def init_app(app: Flask) -> None:

@@ -10,12 +10,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import (BooleanField, FieldList, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    FieldList,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..services import authoring, cohorts, directory, discussion, essays, grading, progress, references
+from ..services import authoring, cohorts, directory, discussion, essays, progress, references
 from ..services.accounts import STAFF
 from ..services.content import course_data, scenario_data
 from ..services.errors import Conflict, Invalid, ServiceError
@@ -298,10 +306,9 @@ def assignment(assignment_id: int):
 
 
 def _local_input(moment) -> datetime | None:
-    """A stored (UTC) time as a datetime-local field shows it: Vietnam time, no zone."""
+    """A stored (aware UTC) time as a datetime-local field shows it: Vietnam time, no zone."""
     if moment is None:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None)
 
 
@@ -365,7 +372,9 @@ def grant_extension(assignment_id: int):
     try:
         if member is None:
             raise Invalid("Học viên này không thuộc lớp được giao bài", {"username": ["not a member"]})
-        cohorts.grant_extension(session, current_user.row, assignment_id, member.id, to_utc(grant.closes_at.data),
+        closes_at = to_utc(grant.closes_at.data)
+        assert closes_at is not None  # the form requires it: validated above
+        cohorts.grant_extension(session, current_user.row, assignment_id, member.id, closes_at,
                                 grant.reason.data or "")
     except ServiceError as exc:
         session.rollback()

@@ -5,11 +5,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import SQLAlchemyError
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length
 
-from ..services import notifications
+from ..services import notifications, runtime
 from ..services.errors import ServiceError
 from ..services.mailer import MailSettings
 from .session import commit, db_session
@@ -29,7 +28,7 @@ def _bell():
         return {"unread_notifications": None}
     try:
         return {"unread_notifications": notifications.unread_count(db_session(), current_user.id)}
-    except SQLAlchemyError:      # an error page after a failed transaction still renders, without the count
+    except runtime.SQLAlchemyError:      # an error page after a failed transaction still renders, without the count
         return {"unread_notifications": None}
 
 

@@ -68,8 +68,9 @@ class _Converter:
             out["required"] = required
         if getattr(schema.Meta, "unknown", None) == RAISE and type(schema).Meta is not Schema.Meta:
             out["additionalProperties"] = False
-        if type(schema).__doc__:
-            out["description"] = type(schema).__doc__.strip().splitlines()[0]
+        doc = type(schema).__doc__
+        if doc:
+            out["description"] = doc.strip().splitlines()[0]
         return out
 
     def field(self, fld: fields.Field) -> dict[str, Any]:

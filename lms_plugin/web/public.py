@@ -1,10 +1,12 @@
 """Pages anyone may open: the health check and the scenario catalogue by topic."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
+from ..services import runtime
 from ..services.content import course_data, latest_scenario_versions, scenario_data
 from .auth import home_url
 from .session import db_session
@@ -14,7 +16,7 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/health")
 def health():
-    db_session().execute(text("SELECT 1"))
+    runtime.ping(db_session())
     return jsonify({"status": "ok"})
 
 
@@ -28,7 +30,7 @@ def index():
 def catalogue_by_course():
     """[(course, [(topic, [scenario version, ...]), ...]), ...] in course-file order."""
     versions = latest_scenario_versions(db_session())
-    courses = {}
+    courses: dict[int, tuple[Any, list[Any]]] = {}   # course id -> (course row, its scenario versions)
     for version in versions:
         courses.setdefault(version.scenario.course_id, (version.scenario.course, []))[1].append(version)
     out = []

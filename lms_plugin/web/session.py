@@ -15,18 +15,15 @@ from datetime import timedelta
 
 from flask import Flask, current_app, g
 from flask_login import UserMixin
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from ..services import credentials
-from ..store import models as m
+from ..services import credentials, runtime
 from .extensions import login_manager
 
 # how long noting a token's use may wait for another writer (a roster import) before it gives up
 TOUCH_WAIT_MS = 200
 
 
-def db_session() -> Session:
+def db_session() -> runtime.Session:
     if "db" not in g:
         g.db = current_app.extensions["caselab.sessions"]()
     return g.db
@@ -40,7 +37,7 @@ class SignedIn(UserMixin):
     """Flask-Login's view of a user; ``.row`` is the store's User for services.
     ``session_key`` is the browser session's key (None when a token signed the request in)."""
 
-    def __init__(self, row: m.User, session_key: str | None = None, remember: bool = False):
+    def __init__(self, row, session_key: str | None = None, remember: bool = False):
         self.row, self.session_key, self.remember = row, session_key, remember
 
     def get_id(self) -> str:
@@ -55,7 +52,7 @@ def session_lifetime(remember: bool) -> timedelta:
     return timedelta(days=config["REMEMBER_DAYS"]) if remember else timedelta(hours=config["SESSION_HOURS"])
 
 
-def start_browser_session(user: m.User, remember: bool) -> SignedIn:
+def start_browser_session(user, remember: bool) -> SignedIn:
     """A new session row for a browser that has just proved who it is (login, a new password)."""
     key = credentials.start_session(db_session(), user, lifetime=session_lifetime(remember), remember=remember)
     return SignedIn(user, key, remember)
@@ -85,21 +82,9 @@ def _load_from_token(request):
 def _note_token_use(app: Flask, token_id: int) -> None:
     """last_used_at in a short transaction of its own: a busy database makes it give up, never the request."""
     try:
-        with app.extensions["caselab.engine"].connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                waited = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
-                conn.exec_driver_sql(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
-            try:
-                with Session(bind=conn) as session:
-                    if conn.dialect.name == "postgresql":
-                        session.execute(text(f"SET LOCAL lock_timeout = '{TOUCH_WAIT_MS}ms'"))
-                    credentials.note_use(session, token_id)
-                    session.commit()
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {waited}")
-                    conn.commit()
+        with runtime.impatient_session(app.extensions["caselab.engine"], TOUCH_WAIT_MS) as session:
+            credentials.note_use(session, token_id)
+            session.commit()
     except Exception as exc:       # noqa: BLE001 (bookkeeping: nothing here may fail the request)
         app.logger.info("last_used_at of token %s not noted: %s", token_id, exc)
 
@@ -118,6 +103,3 @@ def init_app(app: Flask) -> None:
         token_id = g.pop("touch_token", None)
         if token_id is not None:
             _note_token_use(app, token_id)
-
-    from . import throttle      # its counters belong to the app (the module needs this one's db_session)
-    throttle.init_app(app)

@@ -19,7 +19,6 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from ..services import accounts, audit
-from ..store import models as m
 from .session import commit, db_session
 
 NAMESPACE = "caselab-login"
@@ -89,7 +88,7 @@ def client_address() -> str:
     return request.remote_addr or "-"
 
 
-def authenticate(username: str, password: str) -> m.User | None:
+def authenticate(username: str, password: str):
     """``accounts.authenticate`` behind the throttle: raises LoginLocked instead of checking a password
     while the account or the address is locked."""
     throttle: LoginThrottle = current_app.extensions["caselab.login_throttle"]

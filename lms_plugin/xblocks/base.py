@@ -9,33 +9,25 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import yaml
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
-from sqlalchemy.exc import IntegrityError
 from web_fragments.fragment import Fragment
 from webob import Response
 from xblock.core import XBlock
 from xblock.fields import DateTime, Integer, Scope, String
 from xblock.utils.resources import ResourceLoader
 
-from ..core.scenarios import Scenario
-from ..services import lms
-from ..services.content import scenario_data
+from ..services import lms, runtime
+from ..services.content import ScenarioData as Scenario, scenario_data
 from ..services.errors import Forbidden, Invalid, ServiceError
 from ..services.limits import MAX_JSON_DEPTH, json_depth
-from ..store import db
 from ..units import registry
 
 loader = ResourceLoader(__name__)
 SETTINGS_BUCKET = "caselab"       # XBLOCK_SETTINGS["caselab"] configures all three blocks
-_factories: dict[str, Any] = {}
-_factories_lock = threading.Lock()
 
 
 def N_(msgid: str) -> str:
@@ -43,29 +35,15 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-def sessions_for(url: str | None):
-    """One engine per database URL for the whole process (the LMS serves many blocks)."""
-    url = db.database_url(url)
-    with _factories_lock:
-        if url not in _factories:
-            _factories[url] = db.session_factory(db.make_engine(url, pool_pre_ping=True))
-        return _factories[url]
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def when(moment: datetime | None) -> str:
-    return aware(moment).strftime("%d/%m/%Y %H:%M UTC") if moment else ""
+    """A stored time (the store hands back aware UTC) as the blocks show it."""
+    return moment.strftime("%d/%m/%Y %H:%M UTC") if moment else ""
 
 
 def plain(value: Any) -> Any:
     """JSON-ready: datetimes as ISO strings, dataclass tuples as lists."""
     if isinstance(value, datetime):
-        return aware(value).isoformat()
+        return value.isoformat()
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -82,7 +60,8 @@ class EditSchema(Schema):
     scenario = fields.String(required=True, validate=validate.Length(min=1, max=120))
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
     weight = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1000))
-    deadline = fields.DateTime(load_default=None, allow_none=True)
+    # Studio's datetime-local field is labelled UTC: a time typed without an offset is UTC
+    deadline = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None, allow_none=True)
     teamset = fields.String(load_default="", validate=validate.Length(max=200))
 
     @pre_load
@@ -171,16 +150,11 @@ class CaseLabBlock(XBlock):
         return (service.get_settings_bucket(self) if service else None) or {}
 
     def sessions(self):
-        return sessions_for(self.settings_bucket().get("DATABASE_URL"))
+        return runtime.shared_sessions(self.settings_bucket().get("DATABASE_URL"))
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         """``work(session)`` in one unit of work; once more if a concurrent first use won a unique key."""
-        try:
-            with db.unit_of_work(self.sessions()) as session:
-                return work(session)
-        except IntegrityError:
-            with db.unit_of_work(self.sessions()) as session:
-                return work(session)
+        return runtime.retrying_unit_of_work(self.sessions(), work)
 
     def _user(self):
         return self.runtime.service(self, "user").get_current_user()
@@ -226,14 +200,14 @@ class CaseLabBlock(XBlock):
         plain ``due`` attribute to "now" on each handler call.
         """
         due_field = self.fields.get("due")
-        due = aware(due_field.read_from(self)) if due_field is not None else None
+        due = due_field.read_from(self) if due_field is not None else None
         grace_field = self.fields.get("graceperiod")
         grace = grace_field.read_from(self) if grace_field is not None else None
         return due + grace if due and grace else due
 
     def past_due(self) -> bool:
         now = datetime.now(timezone.utc)
-        return any(limit is not None and now >= limit for limit in (aware(self.deadline), self.lms_due()))
+        return any(limit is not None and now >= limit for limit in (self.deadline, self.lms_due()))
 
     def require_open(self) -> None:
         if self.past_due():
@@ -291,7 +265,7 @@ class CaseLabBlock(XBlock):
             choices = []
         values = {name: getattr(self, name) for name in self.EDITABLE}
         if values.get("deadline"):
-            values["deadline"] = aware(values["deadline"]).strftime("%Y-%m-%dT%H:%M")
+            values["deadline"] = values["deadline"].strftime("%Y-%m-%dT%H:%M")
         html = self.render_html("studio.html", editable=self.EDITABLE, values=values,
                            choices=[{k: v for k, v in c.items() if k != "data"} for c in choices])
         return self.fragment(html, "studio", "CaseLabStudio", {})
@@ -309,8 +283,8 @@ class CaseLabBlock(XBlock):
             if name == "weight" and form["weight"] is None:
                 continue
             value = form[name]
-            if name == "deadline" and value is not None and value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
+            if name == "deadline" and value is not None:     # the field saves the wall time, not the offset
+                value = value.astimezone(timezone.utc)
             setattr(self, name, value)
         return {"ok": True}
 
@@ -318,7 +292,7 @@ class CaseLabBlock(XBlock):
         """What the mobile apps receive: the unit's public view of the scenario."""
         data: dict[str, Any] = {"display_name": self.display_name, "scenario": self.scenario,
                                 "version": self.version, "unit": self.UNIT,
-                                "deadline": aware(self.deadline).isoformat() if self.deadline else None}
+                                "deadline": self.deadline.isoformat() if self.deadline else None}
         if self.scenario:
             try:
                 scenario = self.run(self.scenario_data)
@@ -330,20 +304,20 @@ class CaseLabBlock(XBlock):
     # --- workbench ---------------------------------------------------------------------------
 
     @staticmethod
-    def shipped_scenarios() -> list[dict[str, Any]]:
-        """The shipped scenario files (CASELAB_SCENARIOS_DIR or the repository's scenarios/), first per topic."""
-        folder = Path(os.environ.get("CASELAB_SCENARIOS_DIR") or Path(__file__).resolve().parents[2] / "scenarios")
+    def store_scenarios() -> list[dict[str, Any]]:
+        """The scenarios in the store the workbench uses (CASELAB_DATABASE_URL), the first of each topic.
+
+        Like every block, the workbench reads content from the CaseLab store, never from files: an installed
+        wheel has no scenarios/ folder. `make workbench` imports the shipped ones first (caselab import).
+        An unreachable or empty store lists nothing.
+        """
+        try:
+            choices = runtime.retrying_unit_of_work(runtime.shared_sessions(None), lms.scenario_choices)
+        except runtime.SQLAlchemyError:
+            return []
         found: dict[str, dict[str, Any]] = {}
-        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            if path.name == "course.yaml":
-                continue
-            try:
-                doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
-                continue
-            if isinstance(doc, dict) and doc.get("id") and doc.get("topic") is not None:
-                found.setdefault(str(doc["topic"]), {"id": doc["id"], "topic": str(doc["topic"]),
-                                                     "title": doc.get("title", doc["id"]),
-                                                     "discussion": bool(doc.get("discussion")),
-                                                     "essay": bool(doc.get("essay"))})
+        for choice in sorted(choices, key=lambda c: (int(c["topic"]) if c["topic"].isdigit() else 10**6, c["id"])):
+            found.setdefault(choice["topic"], {
+                "id": choice["id"], "topic": choice["topic"], "title": choice["title"],
+                **{unit: registry.unit(unit).applies_to(choice["data"]) for unit in ("discussion", "essay")}})
         return list(found.values())

@@ -14,10 +14,10 @@ from webob import Response
 from xblock.core import XBlock
 from xblock.fields import Float, Scope, String
 
-from ..core.tables import csv_rows
 from ..sanitize import render_markdown
 from ..services import attempts
 from ..services.attempts import AttemptState
+from ..services.content import attachment_table
 from ..services.errors import ServiceError
 from .base import N_, CaseLabBlock, Empty, json_call
 
@@ -76,8 +76,7 @@ class CaseBlock(CaseLabBlock):
         self._publish(state)
         scenario = placed.scenario
         files = [{"title": a.title, "url": self.runtime.handler_url(self, "attachment", str(a.position)),
-                  "table": (csv_rows(a.content) or [])[:PREVIEW_ROWS + 1]
-                  if a.file.lower().endswith(".csv") else []}
+                  "table": (attachment_table(a) or [])[:PREVIEW_ROWS + 1]}
                  for a in placed.assignment.scenario_version.attachments]
         return {"scenario": scenario, "attachments": files, "player": self._player(scenario, state)}
 
@@ -152,7 +151,8 @@ class CaseBlock(CaseLabBlock):
         if media_type.startswith("text/"):
             response.charset = "utf-8"
         disposition = "inline" if media_type in INLINE_TYPES else "attachment"
-        response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + quote(found.file.rsplit("/", 1)[-1])
+        filename = quote(found.file.rsplit("/", 1)[-1])
+        response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + filename
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "sandbox"
         return response
@@ -160,4 +160,4 @@ class CaseBlock(CaseLabBlock):
     @staticmethod
     def workbench_scenarios():
         return [(f"CaseLab: tình huống chuyên đề {s['topic']}", f'<caselab_case scenario="{s["id"]}"/>')
-                for s in CaseLabBlock.shipped_scenarios()]
+                for s in CaseLabBlock.store_scenarios()]

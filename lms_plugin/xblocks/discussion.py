@@ -95,6 +95,7 @@ class DiscussionBlock(CaseLabBlock):
     def _page(self, session) -> dict[str, Any]:
         placed = self.place(session)
         spec = placed.scenario.discussion
+        assert spec is not None  # the block plays a scenario with a discussion
         report = None
         if spec.group_report:
             view = discussion.get_group_report(session, placed.user, placed.assignment.id)
@@ -109,7 +110,7 @@ class DiscussionBlock(CaseLabBlock):
         seen, self.last_seen_post = self.last_seen_post, max([self.last_seen_post] + [p.id for p in posts])
         by_id = {p.id: {"post": p, "new": p.id > seen and p.author_id != placed.user.id, "when": when(p.created_at),
                         "replies": []} for p in posts}
-        roots = []
+        roots: list[dict[str, Any]] = []
         for item in by_id.values():
             parent = item["post"].parent_id
             while parent in by_id and by_id[parent]["post"].parent_id in by_id:
@@ -159,6 +160,6 @@ class DiscussionBlock(CaseLabBlock):
 
     @staticmethod
     def workbench_scenarios():
-        found = [s for s in CaseLabBlock.shipped_scenarios() if s["discussion"]][:1]
+        found = [s for s in CaseLabBlock.store_scenarios() if s["discussion"]][:1]
         return [(f"CaseLab: thảo luận nhóm, chuyên đề {s['topic']}", f'<caselab_discussion scenario="{s["id"]}"/>')
                 for s in found]

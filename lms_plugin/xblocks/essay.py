@@ -19,7 +19,6 @@ from ..sanitize import render_markdown
 from ..services import essays, grading, lms
 from ..services.errors import Forbidden, ServiceError
 from ..services.essays import MAX_ESSAY_CHARS
-from ..store import models as m
 from ..units.essay import SCALE
 from .base import N_, CaseLabBlock, Empty, json_call, when
 
@@ -63,11 +62,12 @@ class EssayBlock(CaseLabBlock):
 
     # --- grades -------------------------------------------------------------------------------
 
-    def _sync_grade(self, session, placed) -> m.EssayResult | None:
+    def _sync_grade(self, session, placed):
         """Publish the final mark of the learner's latest essay when it is due and not yet sent."""
         essay = essays.latest_essay(session, placed.user, placed.assignment.id)
         result = lms.grade_to_publish(session, essay)
         if result is not None:
+            assert essay is not None and result.final is not None  # only an essay's final mark is published
             scale = grading.essay_rubric(placed.assignment).scale or SCALE
             self.runtime.publish(self, "grade", {"value": round(result.final * SCALE / scale, 4), "max_value": SCALE})
             lms.mark_published(result)
@@ -90,6 +90,7 @@ class EssayBlock(CaseLabBlock):
     def _page(self, session) -> dict[str, Any]:
         placed = self.place(session)
         spec = placed.scenario.essay
+        assert spec is not None  # the block plays a scenario with an essay
         draft = essays.get_draft(session, placed.user, placed.assignment.id)
         rubric = grading.essay_rubric(placed.assignment)
         return {"scenario": placed.scenario, "prompt": render_markdown(spec.prompt), "spec": spec,
@@ -178,6 +179,6 @@ class EssayBlock(CaseLabBlock):
 
     @staticmethod
     def workbench_scenarios():
-        found = [s for s in CaseLabBlock.shipped_scenarios() if s["essay"]][:1]
+        found = [s for s in CaseLabBlock.store_scenarios() if s["essay"]][:1]
         return [(f"CaseLab: bài thu hoạch, chuyên đề {s['topic']}", f'<caselab_essay scenario="{s["id"]}"/>')
                 for s in found]

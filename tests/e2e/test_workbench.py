@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lms_plugin.sanitize import to_text, render_markdown
+from lms_plugin.sanitize import render_markdown, to_text
+from lms_plugin.services import runtime
 from lms_plugin.services.catalog import load_catalog
 from lms_plugin.services.content import import_catalog
 from lms_plugin.store import db
@@ -55,7 +56,7 @@ def workbench(tmp_path_factory):
                 server.kill()
                 pytest.fail("the workbench did not start:\n" + (folder / "runserver.log").read_text(errors="replace"))
             time.sleep(0.2)
-    yield url
+    yield {"url": url, "store": store}
     os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=10)
@@ -64,8 +65,11 @@ def workbench(tmp_path_factory):
     log.close()
 
 
-def test_a_cadre_opens_a_caselab_case_in_the_workbench_and_takes_a_decision(workbench, new_page):
-    shipped = CaseLabBlock.shipped_scenarios()[0]
+def test_a_cadre_opens_a_caselab_case_in_the_workbench_and_takes_a_decision(workbench, new_page, monkeypatch):
+    monkeypatch.setenv("CASELAB_DATABASE_URL", workbench["store"])     # what the workbench lists: its store
+    shipped = CaseLabBlock.store_scenarios()[0]
+    runtime.forget_shared_sessions(workbench["store"])
+    workbench = workbench["url"]
     scenario = next(s.scenario for s in load_catalog([ROOT / "scenarios", ROOT / "rubrics"]).scenarios
                     if s.scenario.id == shipped["id"])
     page = new_page(viewport={"width": 1200, "height": 900})

@@ -1,16 +1,14 @@
 """Every broken file is refused with file:line: field: message, never a traceback."""
 import re
-import textwrap
-from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from lms_plugin.cli import main
 from lms_plugin.schemas import dump_document, load_document
 from lms_plugin.services.catalog import load_catalog
 from tests.samples import COURSE, RUBRIC, SCENARIO
+
 
 def validate(*paths):
     return CliRunner().invoke(main, ["validate", *paths])

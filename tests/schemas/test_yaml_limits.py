@@ -29,7 +29,8 @@ MEMORY_CAP = 400 * 1024 * 1024
 def bomb(levels: int = 9) -> str:
     """503 bytes that stand for 9**9 (387 million) strings once aliases are expanded."""
     names = "abcdefghijklmnop"
-    lines = ["id: bom-alias", "title: Bom", f'{names[0]}: &{names[0]} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = ["id: bom-alias", "title: Bom",
+             f'{names[0]}: &{names[0]} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for prev, name in zip(names, names[1:levels]):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
     return "\n".join(lines) + "\n"
@@ -102,7 +103,7 @@ def test_too_many_nodes_and_too_many_bytes_are_refused():
 @pytest.mark.parametrize("value", ["1" * 5000, "2025-02-30"])
 def test_a_value_python_cannot_convert_is_a_located_error_not_a_traceback(value):
     with pytest.raises(ContentError) as caught:
-        parse_yaml(f"id: x\ntitle: {value}\n".encode("utf-8"), "x.yaml")
+        parse_yaml(f"id: x\ntitle: {value}\n".encode(), "x.yaml")
     assert str(caught.value).startswith("x.yaml:2: giá trị không đọc được: ")
 
 

@@ -211,7 +211,8 @@ def test_an_essay_without_its_recommendations_section_is_refused_by_name(session
         essays.submit_essay(session, people["hv1"], assignment.id, TEXT)
     assert missing.value.fields == {"body": ["recommendations section"]}
     with pytest.raises(Invalid, match="^Mục “Kiến nghị, đề xuất” đang trống"):
-        essays.submit_essay(session, people["hv1"], assignment.id, TEXT + "\n\n## Kiến nghị, đề xuất\n\n## Kết luận\nHết.")
+        essays.submit_essay(session, people["hv1"], assignment.id,
+                            TEXT + "\n\n## Kiến nghị, đề xuất\n\n## Kết luận\nHết.")
     assert essays.latest_essay(session, people["hv1"], assignment.id) is None
     assert essays.submit_essay(session, people["hv1"], assignment.id, "IV. KIẾN NGHỊ, ĐỀ XUẤT\n" + TEXT).version == 1
 
@@ -232,7 +233,8 @@ def test_assigning_the_same_version_again_points_to_the_assignment_to_edit(sessi
     with pytest.raises(Conflict) as again:
         cohorts.assign_scenario(session, assignment.cohort, "t1-mau")
     assert again.value.params["assignment"] == assignment.id
-    assert f"bài được giao số {assignment.id}" in again.value.message and "hãy sửa bài được giao đó" in again.value.message
+    assert f"bài được giao số {assignment.id}" in again.value.message
+    assert "hãy sửa bài được giao đó" in again.value.message
 
 
 def test_the_periodic_run_submits_drafts_at_the_deadline_then_reminds_and_mails(session_factory, session, course):

@@ -41,7 +41,7 @@ def hostile(session, tree):
     course = build(session, tree)
     organiser = course.people["qt"]
     raw = ("Họ tên,Xã,Vai trò,Tên đăng nhập\n"
-           f'"{FORMULA.replace(chr(34), chr(34) * 2)}",{COMMUNE},học viên,hostile\n').encode("utf-8")
+           f'"{FORMULA.replace(chr(34), chr(34) * 2)}",{COMMUNE},học viên,hostile\n').encode()
     result = roster.import_roster(session, organiser, course.cohort.id, roster.read_roster("ds.csv", raw))
     assert [c.username for c in result.created] == ["hostile"] and not result.rejected
     from_lms = accounts.learner_for_external_id(session, "edx-42", LMS_NAME)

@@ -14,10 +14,17 @@ from sqlalchemy import select
 from lms_plugin.services import accounts, cohorts
 from lms_plugin.services.catalog import load_catalog
 from lms_plugin.services.content import import_catalog
-from lms_plugin.services.mailer import MailSettings, send_pending
-from lms_plugin.services.notifications import (list_notifications, mark_all_read, mark_read, notify,
-                                               remind_deadlines, set_email_preferences, unread_count)
 from lms_plugin.services.errors import Invalid, NotFound
+from lms_plugin.services.mailer import MailSettings, send_pending
+from lms_plugin.services.notifications import (
+    list_notifications,
+    mark_all_read,
+    mark_read,
+    notify,
+    remind_deadlines,
+    set_email_preferences,
+    unread_count,
+)
 from lms_plugin.store import models as m
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)

@@ -6,7 +6,6 @@ import io
 import resource
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -78,45 +77,34 @@ except Invalid as exc:
 """
 
 
-def read_capped(raw: bytes, tmp_path: Path) -> tuple[str, float]:
+def read_capped(raw: bytes, tmp_path: Path) -> str:
     path = tmp_path / "lop.xlsx"
     path.write_bytes(raw)
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", READ, str(path)], capture_output=True, text=True, timeout=60,
                           cwd=ROOT, preexec_fn=_cap_memory)
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip(), elapsed
-
-
-def _interpreter_start() -> float:
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "from lms_plugin.services import roster"], timeout=60, cwd=ROOT)
-    return time.monotonic() - started
+    return done.stdout.strip()
 
 
 def test_a_zip_bomb_is_refused_under_a_memory_cap_before_any_row_is_parsed(tmp_path):
     raw = zip_bomb()
     assert len(raw) < 2 * 1024 * 1024      # it passes the upload size limit
-    answer, elapsed = read_capped(raw, tmp_path)
+    answer = read_capped(raw, tmp_path)
+    # the memory cap is the guarantee; wall time on a shared CI machine is not asserted (bench/ measures speed)
     assert answer == "refused Tệp Excel giải nén ra 150 MB, quá giới hạn 20 MB: hãy tách thành nhiều tệp nhỏ hơn"
-    assert elapsed < 2 + _interpreter_start()
 
 
 def test_a_row_of_millions_of_cells_is_refused_under_a_memory_cap(tmp_path):
     cells = "".join(f"<c><v>{n}</v></c>" for n in range(700_000))     # 14 MB that hardly compress
     raw = xlsx(*sheet(f'<row r="2">{cells}</row>'))
-    answer, elapsed = read_capped(raw, tmp_path)
+    answer = read_capped(raw, tmp_path)
     assert answer == "refused Dòng 2 của tệp Excel có quá 1000 ô"
-    assert elapsed < 2 + _interpreter_start()
 
 
 def test_a_declared_dimension_past_the_limit_is_refused_before_reading_rows():
-    started = time.monotonic()
     with pytest.raises(Invalid) as caught:
         roster.read_roster("lop.xlsx", xlsx(*sheet(rows_xml(3), dimension="A1:B1048576")))
     assert caught.value.message == "Tệp có quá 20000 dòng"
-    assert time.monotonic() - started < 1
 
 
 def test_rows_past_the_limit_are_refused_and_the_limit_itself_is_read():

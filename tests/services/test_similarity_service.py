@@ -4,8 +4,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from lms_plugin import jobs
-from lms_plugin.services import accounts, cohorts, essays, similarity
+from lms_plugin.services import accounts, cohorts, essays, jobs, similarity
 from lms_plugin.services.catalog import load_catalog
 from lms_plugin.services.content import import_catalog
 from lms_plugin.services.errors import Forbidden, NotFound

@@ -8,8 +8,7 @@ from lms_plugin.cli import main
 from lms_plugin.services import cohorts
 from lms_plugin.services.catalog import load_catalog
 from lms_plugin.services.content import import_catalog, latest_scenario_versions, scenario_data
-from lms_plugin.store import db
-from lms_plugin.store import models as m
+from lms_plugin.store import db, models as m
 
 
 def test_migrations_create_every_table_and_wal_on_sqlite(engine):

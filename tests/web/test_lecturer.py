@@ -38,7 +38,7 @@ essay:
   rubric: thu-hoach-co-so
   min_words: 50
 """
-ATTACHMENT = "tháng,lượt khách\n1,1200\n".encode("utf-8")
+ATTACHMENT = "tháng,lượt khách\n1,1200\n".encode()
 
 
 def upload(client, text: str | bytes, name: str = "t2-cho-phien-moi.yaml",

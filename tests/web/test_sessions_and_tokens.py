@@ -147,7 +147,8 @@ def test_sessions_end_after_their_lifetime(app, demo, session):
 def test_a_token_expires_after_the_configured_days(app, client, demo, session):
     auth = new_token(client, "cadre1")
     row = token_row(session, "cadre1")
-    assert aware(row.expires_at) - aware(row.created_at) == timedelta(days=app.config["TOKEN_DAYS"]) == timedelta(days=30)
+    lifetime = aware(row.expires_at) - aware(row.created_at)
+    assert lifetime == timedelta(days=app.config["TOKEN_DAYS"]) == timedelta(days=30)
     assert answers(client, auth) == 200
     row.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
     session.commit()

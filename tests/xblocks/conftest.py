@@ -33,7 +33,7 @@ call_command("migrate", run_syncdb=True, verbosity=0)
 
 from workbench.runtime import WorkbenchRuntime  # noqa: E402
 
-from lms_plugin.xblocks import base  # noqa: E402
+from lms_plugin.services import runtime  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
@@ -70,9 +70,7 @@ def store_url(engine):
     url = engine.url.render_as_string(hide_password=False)
     with override_settings(XBLOCK_SETTINGS={"caselab": {"DATABASE_URL": url, "EXAMINERS": ["gk1", "gk2"]}}):
         yield url
-    factory = base._factories.pop(base.db.database_url(url), None)
-    if factory is not None:
-        factory.kw["bind"].dispose()
+    runtime.forget_shared_sessions(url)
 
 
 @pytest.fixture

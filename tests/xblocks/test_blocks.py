@@ -208,7 +208,8 @@ class Teams:
 def test_group_members_discuss_and_another_team_does_not_see_it(shipped, store_url, parse, learner, session):
     usage = parse(f'<caselab_discussion scenario="{shipped.id}"/>')
     an, binh = learner("hv-an"), learner("hv-binh")
-    status, first = call(an, usage, "post", {"body": "Đề xuất họp dân ngay <script>alert(1)</script>\n\nrồi báo cáo tỉnh"})
+    status, first = call(an, usage, "post",
+                         {"body": "Đề xuất họp dân ngay <script>alert(1)</script>\n\nrồi báo cáo tỉnh"})
     assert status == 200 and "&lt;script&gt;" in first["html"] and "<script>" not in first["html"]
     assert ("caselab_discussion", "completion", {"completion": 1.0}) in an.events
     status, _ = call(binh, usage, "post", {"body": "Đồng ý, thêm rà soát hồ sơ", "parent_id": first["id"]})
@@ -359,18 +360,29 @@ def test_the_english_catalogue_translates_the_blocks(shipped, store_url, parse, 
     assert answer["error"] == "This assignment is closed"
 
 
-def test_workbench_scenarios_use_the_shipped_scenarios(shipped, parse, learner, content):
+def test_workbench_scenarios_come_from_the_store_not_the_repository(shipped, parse, learner, content, store_url,
+                                                                     tmp_path, monkeypatch):
+    """An installed wheel has no scenarios/ folder: the workbench lists what the store it opens holds."""
     from lms_plugin.xblocks.case import CaseBlock
     from lms_plugin.xblocks.discussion import DiscussionBlock
     from lms_plugin.xblocks.essay import EssayBlock
+    monkeypatch.chdir(tmp_path)                               # no scenarios/ anywhere near
+    monkeypatch.setenv("CASELAB_DATABASE_URL", store_url)     # the workbench's store (make workbench sets it)
     ids = {s.scenario.id for s in content.scenarios}
     topics = {str(s.scenario.topic) for s in content.scenarios}
     cases = CaseBlock.workbench_scenarios()
     assert len(cases) == len(topics)
+    assert len(DiscussionBlock.workbench_scenarios()) == len(EssayBlock.workbench_scenarios()) == 1
     for cls in (CaseBlock, DiscussionBlock, EssayBlock):
         for title, olx in cls.workbench_scenarios():
             block = learner("wb").block(parse(olx))
             assert block.scenario in ids and title.startswith("CaseLab")
+
+
+def test_a_store_without_content_lists_no_workbench_scenario(store_url, monkeypatch):
+    from lms_plugin.xblocks.case import CaseBlock
+    monkeypatch.setenv("CASELAB_DATABASE_URL", store_url)
+    assert CaseBlock.workbench_scenarios() == []
 
 
 def test_every_string_the_blocks_show_has_an_english_translation():

@@ -1,7 +1,8 @@
 """ReuseDetector: the estimator-style entry point of the similarity engine."""
 from __future__ import annotations
 
-from typing import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,14 +10,16 @@ import scipy.sparse as sp
 from lms_plugin.core.text import hash_syllables
 
 from . import paraphrase, storage
+from .edges import extend_runs
 from .fingerprints import Fingerprints, fingerprint, kgram_hashes
 from .index import FingerprintIndex, Instances, occurrences
-from .edges import extend_runs
-from .passages import align_layers, covered
+from .passages import Gathered, SharedRuns, align_layers, covered
 from .results import Match, Passage, QueryResult, SourceShare
-from .workers import map_chunks
+from .workers import Chunk, map_chunks
 
 Document = tuple[Hashable, str]
+Scored = tuple[np.ndarray, dict[int, tuple[Passage, ...]]]   # per candidate pair: score; passages of some
+Found = dict[tuple[int, int], tuple[float, tuple[Passage, ...]]]  # (a, b) document numbers: score, passages
 ESSAY, REFERENCE = 0, 1
 _KIND_NAMES = ("essay", "reference")
 
@@ -55,10 +58,25 @@ class ReuseDetector:
     chunk_size, n_jobs : documents per work unit; processes (None = cores).
     """
 
+    # the fitted state, set by ``fit`` or ``load``
+    ids_: list[Hashable]
+    texts_: storage.Texts | None  # None: an index saved without texts
+    kinds_: np.ndarray
+    n_essays_: int
+    idf_: np.ndarray
+    text_start_: np.ndarray
+    text_end_: np.ndarray
+    tfidf_: sp.csr_matrix
+    search_: sp.csr_matrix
+    df_limit_: int
+    index_: FingerprintIndex
+    _tfidf_t: sp.csr_matrix | None
+
     def __init__(self, *, k: int = 5, window: int = 8, min_shared: int = 2, min_passage: int = 8,
                  max_gap: int | None = None, boilerplate_share: float = 0.1, boilerplate_min_docs: int = 5,
                  max_postings: int = 200, max_repeats: int = 4, n_features: int = 2**20, n_terms: int = 256,
-                 reference_terms: int = 4096, search_terms: int = 48, neighbours: int = 5, min_paraphrase: float = 0.5, idf_sample: int = 2000,
+                 reference_terms: int = 4096, search_terms: int = 48, neighbours: int = 5, min_paraphrase: float = 0.5,
+                 idf_sample: int = 2000,
                  chunk_size: int = 2000, n_jobs: int | None = None):
         self.k = k
         self.window = window
@@ -84,13 +102,13 @@ class ReuseDetector:
                "reference_terms", "search_terms",
                "neighbours", "min_paraphrase", "idf_sample", "chunk_size", "n_jobs")
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._PARAMS}
 
     # ------------------------------------------------------------------ fit
     def fit(self, documents: Iterable[Document], exclude: Iterable[Document] = (),
             references: Iterable[Document] = (), *,
-            on_progress: Callable[[int], None] | None = None) -> "ReuseDetector":
+            on_progress: Callable[[int], object] | None = None) -> ReuseDetector:
         """Index essays ``documents`` and ``references``; fingerprints of the
         ``exclude`` texts (scenario, template, quoted law) never count.
 
@@ -139,7 +157,7 @@ class ReuseDetector:
         self._tfidf_t = None
         return self
 
-    def _chunks(self, texts: list[str], on_progress):
+    def _chunks(self, texts: list[str], on_progress: Callable[[int], object] | None) -> Iterator[Chunk]:
         """Per-chunk results for the essays, then for the references (which
         keep ``reference_terms`` paraphrase terms)."""
         for group, n_terms in ((texts[: self.n_essays_], self.n_terms),
@@ -176,9 +194,9 @@ class ReuseDetector:
 
         found: dict[tuple[int, int], tuple[float, tuple[Passage, ...]]] = {}
         for p in np.flatnonzero(forward[0] >= min_score):
-            found[(int(cand_a[p]), int(cand_b[p]))] = (float(forward[0][p]), forward[1].get(p, ()))
+            found[(int(cand_a[p]), int(cand_b[p]))] = (float(forward[0][p]), forward[1].get(int(p), ()))
         for p in np.flatnonzero((backward[0] >= min_score) & back_ok):
-            found[(int(cand_b[p]), int(cand_a[p]))] = (float(backward[0][p]), backward[1].get(p, ()))
+            found[(int(cand_b[p]), int(cand_a[p]))] = (float(backward[0][p]), backward[1].get(int(p), ()))
         self._add_paraphrase_neighbours(found, forward, backward, cand_a, cand_b, cand)
         return self._matches(found)
 
@@ -208,7 +226,8 @@ class ReuseDetector:
 
     _ALIGN_CHUNK = 2_000_000  # shared fingerprints aligned at a time: bounds the memory of pairs()
 
-    def _aligned(self, pair, inst: Instances, cand_a, cand_b):
+    def _aligned(self, pair: np.ndarray, inst: Instances, cand_a: np.ndarray,
+                 cand_b: np.ndarray) -> tuple[Scored, Scored]:
         """Scores and passages of every candidate pair, (a, b) then (b, a), aligned a slice
         of pairs at a time."""
         n_pairs = cand_a.size
@@ -216,13 +235,15 @@ class ReuseDetector:
         cuts = np.searchsorted(per_pair, np.arange(self._ALIGN_CHUNK, per_pair[-1] if n_pairs else 0,
                                                    self._ALIGN_CHUNK))
         bounds = np.unique(np.concatenate([[0], cuts, [n_pairs]])).tolist()
-        out = [(np.zeros(n_pairs), {}), (np.zeros(n_pairs), {})]
+        out: list[Scored] = [(np.zeros(n_pairs), {}), (np.zeros(n_pairs), {})]
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             if len(bounds) > 2:
                 in_slice = (pair >= lo) & (pair < hi)
                 part, p = _take(inst, in_slice), pair[in_slice] - lo
             else:
                 part, p = inst, pair
+            # cohort instances carry the ranks of both sides
+            assert part.rank_a is not None and part.rank_b is not None and part.repeated is not None
             for (scores, passages), forward in zip(out, (True, False)):
                 a, b, rank_a, rank_b = ((part.a, part.b, part.rank_a, part.rank_b) if forward
                                         else (part.b, part.a, part.rank_b, part.rank_a))
@@ -233,12 +254,13 @@ class ReuseDetector:
                 passages.update({k + lo: v for k, v in part_passages.items()})
         return out[0], out[1]
 
-    def _directed(self, pair, entry_a, entry_b, rank_a, rank_b, repeated, doc_of_a, doc_of_b):
+    def _directed(self, pair: np.ndarray, entry_a: np.ndarray, entry_b: np.ndarray, rank_a: np.ndarray,
+                  rank_b: np.ndarray, repeated: np.ndarray, doc_of_a: np.ndarray, doc_of_b: np.ndarray) -> Scored:
         """Scores and passages (A = the document of ``entry_a``) per pair."""
         n_pairs = doc_of_a.size
         e = self.index_.entries
 
-        def gather(at):
+        def gather(at: np.ndarray) -> Gathered:
             a, b = entry_a[at], entry_b[at]
             return e.pos[a], e.pos[b], e.start[a], e.end[a], e.start[b], e.end[b]
 
@@ -251,7 +273,8 @@ class ReuseDetector:
         scores = chars / length
         return scores, _group_passages(runs)
 
-    def _extend(self, runs, a_texts, b_texts):
+    def _extend(self, runs: SharedRuns, a_texts: Callable[[], Sequence[str]],
+                b_texts: Callable[[], Sequence[str]]) -> SharedRuns:
         """Passages moved over the matching syllables next to their ends;
         ``a_texts()``/``b_texts()`` give each run's texts."""
         if getattr(self, "texts_", None) is None:  # an index saved without texts
@@ -261,7 +284,9 @@ class ReuseDetector:
     def _texts_of(self, docs: np.ndarray) -> list[str]:
         """The text of each document in ``docs``, each read once (a loaded index decodes them)."""
         unique, where = np.unique(docs, return_inverse=True)
-        texts = [self.texts_[d] for d in unique.tolist()]
+        stored = self.texts_
+        assert stored is not None  # _extend reads texts only from an index that has them
+        texts = [stored[d] for d in unique.tolist()]
         return [texts[i] for i in where.tolist()]
 
     def _max_gap(self) -> int:
@@ -272,7 +297,8 @@ class ReuseDetector:
         default ``max_gap``)."""
         return 2 * (self.k + self.window)
 
-    def _add_paraphrase_neighbours(self, found, forward, backward, cand_a, cand_b, cand):
+    def _add_paraphrase_neighbours(self, found: Found, forward: Scored, backward: Scored,
+                                   cand_a: np.ndarray, cand_b: np.ndarray, cand: np.ndarray) -> None:
         essays = np.flatnonzero(self.kinds_ == ESSAY)
         a, b = paraphrase.neighbours(self.search_, self.neighbours, min_overlap=self.min_paraphrase / 4,
                                      rows=essays, max_df=self.df_limit_)
@@ -291,7 +317,7 @@ class ReuseDetector:
             else:
                 found[(i, j)] = (0.0, ())
 
-    def _matches(self, found) -> list[Match]:
+    def _matches(self, found: Found) -> list[Match]:
         if not found:
             return []
         keys = np.array(list(found.keys()), dtype=np.int64)
@@ -323,7 +349,8 @@ class ReuseDetector:
         lo, hi = np.searchsorted(e.doc, [d, d + 1])
         own = e.take(slice(lo, hi))
         length = int(self.text_end_[d] - self.text_start_[d])
-        text = self.texts_[d] if getattr(self, "texts_", None) is not None else ""
+        stored = getattr(self, "texts_", None)
+        text = stored[d] if stored is not None else ""
         return self._report(doc_id, text, own, length, self.tfidf_[d], np.array([d]))
 
     def _doc_numbers(self, ids: Iterable[Hashable]) -> np.ndarray:
@@ -339,6 +366,7 @@ class ReuseDetector:
         rank, mult = occurrences(fp.hash)
         inst = self.index_.lookup(fp.hash, self.max_repeats, self.df_limit_, ignore)
         keep = mult[inst.a] <= self.max_repeats
+        assert inst.rank_b is not None and inst.repeated is not None  # lookup ranks the entries' side
         qa, eb, rb = inst.a[keep], inst.b[keep], inst.rank_b[keep]
         ra = rank[qa]
         repeated = inst.repeated[keep] | (mult[qa] > 1)
@@ -349,7 +377,7 @@ class ReuseDetector:
         ok = counts[pair] >= self.min_shared
         qa, eb, ra, rb, repeated, pair = qa[ok], eb[ok], ra[ok], rb[ok], repeated[ok], pair[ok]
 
-        def gather(at):
+        def gather(at: np.ndarray) -> Gathered:
             a, b = qa[at], eb[at]
             return fp.pos[a], e.pos[b], fp.start[a], fp.end[a], e.start[b], e.end[b]
 
@@ -384,21 +412,23 @@ class ReuseDetector:
         return self._tfidf_t
 
     # ----------------------------------------------------------- save/load
-    def save(self, path) -> None:
+    def save(self, path: storage.StrPath) -> None:
         """Write the fitted index to ``path`` (numpy .npz, no pickle)."""
         storage.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "ReuseDetector":
+    def load(cls, path: storage.StrPath) -> ReuseDetector:
         """A fitted detector read back from ``save``; any worker can query it."""
         return storage.load(cls, path)
 
 
 def _take(inst: Instances, mask: np.ndarray) -> Instances:
-    return Instances(inst.a[mask], inst.b[mask], inst.rank_a[mask], inst.rank_b[mask], inst.repeated[mask])
+    def pick(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[mask]
+    return Instances(inst.a[mask], inst.b[mask], pick(inst.rank_a), pick(inst.rank_b), pick(inst.repeated))
 
 
-def _group_passages(runs) -> dict[int, tuple[Passage, ...]]:
+def _group_passages(runs: SharedRuns) -> dict[int, tuple[Passage, ...]]:
     out: dict[int, list[Passage]] = {}
     for p, a0, a1, b0, b1 in zip(runs.pair.tolist(), runs.a_start.tolist(), runs.a_end.tolist(),
                                  runs.b_start.tolist(), runs.b_end.tolist()):

@@ -8,11 +8,11 @@ gives the passage its true extent, so the score is not understated.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from lms_plugin.core.text import hash_syllables
+from lms_plugin.core.text import SyllableHashes, hash_syllables
 
 from .passages import SharedRuns, merge_overlapping
 
@@ -37,7 +37,8 @@ def extend_runs(runs: SharedRuns, a_texts: Sequence[str], b_texts: Sequence[str]
     return merge_overlapping(runs.pair[order], a_start[order], a_end[order], b_start[order], b_end[order])
 
 
-def _extend_batch(runs: range, a_texts, b_texts, limit: int, a_start, a_end, b_start, b_end) -> None:
+def _extend_batch(runs: range, a_texts: Sequence[str], b_texts: Sequence[str], limit: int, a_start: np.ndarray,
+                  a_end: np.ndarray, b_start: np.ndarray, b_end: np.ndarray) -> None:
     """Move the ends of ``runs`` in place."""
     span = limit * _CHARS_PER_SYLLABLE
     slices, cut = [], []  # per run: A before, B before, A after, B after
@@ -62,7 +63,8 @@ def _extend_batch(runs: range, a_texts, b_texts, limit: int, a_start, a_end, b_s
             a_end[i], b_end[i] = a1 + ea[m - 1], b1 + eb[m - 1]
 
 
-def _syllables(syl, doc: int, drop_first: bool = False, drop_last: bool = False):
+def _syllables(syl: SyllableHashes, doc: int, drop_first: bool = False,
+               drop_last: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lo, hi = int(syl.bounds[doc]) + drop_first, int(syl.bounds[doc + 1]) - drop_last
     return syl.hashes[lo:hi], syl.starts[lo:hi], syl.ends[lo:hi]
 

@@ -30,7 +30,7 @@ class Fingerprints:
     end: np.ndarray  # int32
 
     @staticmethod
-    def concat(parts: list["Fingerprints"]) -> "Fingerprints":
+    def concat(parts: list[Fingerprints]) -> Fingerprints:
         """Concatenate, emptying ``parts`` field by field to bound the peak."""
         fields = {}
         for name in ("hash", "doc", "pos", "start", "end"):
@@ -41,7 +41,7 @@ class Fingerprints:
         parts.clear()
         return Fingerprints(**fields)
 
-    def take(self, mask_or_index: np.ndarray) -> "Fingerprints":
+    def take(self, mask_or_index: np.ndarray | slice) -> Fingerprints:
         m = mask_or_index
         return Fingerprints(self.hash[m], self.doc[m], self.pos[m], self.start[m], self.end[m])
 

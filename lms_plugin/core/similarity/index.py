@@ -63,7 +63,8 @@ def _member(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
     if sorted_set.size == 0:
         return np.zeros(values.size, dtype=bool)
     at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return sorted_set[at] == values
+    found: np.ndarray = sorted_set[at] == values
+    return found
 
 
 def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
@@ -98,7 +99,7 @@ class FingerprintIndex:
     stop: np.ndarray  # uint64 sorted prefixes that never count
 
     @classmethod
-    def build(cls, fp: Fingerprints, stop_hashes: np.ndarray, df_limit: int) -> "FingerprintIndex":
+    def build(cls, fp: Fingerprints, stop_hashes: np.ndarray, df_limit: int) -> FingerprintIndex:
         """Index ``fp`` minus ``stop_hashes`` and fingerprints found in more
         than ``df_limit`` documents (boilerplate).
 
@@ -260,4 +261,5 @@ def _first_and_last_holders(qi: np.ndarray, doc: np.ndarray, max_docs: int) -> n
     n_docs = np.add.reduceat(new_doc.astype(np.int64), q_start)
     q_end = np.append(q_start[1:], qi.size) - 1
     many = n_docs[q_of] > max_docs
-    return ~many | (doc == doc[q_start][q_of]) | (doc == doc[q_end][q_of])
+    kept: np.ndarray = ~many | (doc == doc[q_start][q_of]) | (doc == doc[q_end][q_of])
+    return kept

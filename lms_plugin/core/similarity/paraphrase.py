@@ -67,7 +67,8 @@ def fit_idf(counts: sp.csr_matrix) -> np.ndarray:
     if counts.shape[0] == 0:
         return np.ones(counts.shape[1], dtype=np.float32)
     tfidf = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(counts)
-    return tfidf.idf_.astype(np.float32)
+    idf: np.ndarray = tfidf.idf_.astype(np.float32)
+    return idf
 
 
 def tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray, n_terms: int) -> sp.csr_matrix:

@@ -6,9 +6,13 @@ gaps of up to w syllables, and a light edit removes up to k k-grams.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+# a_pos, b_pos, a_start, a_end, b_start, b_end of some shared fingerprints
+Gathered = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ def align(pair: np.ndarray, a_pos: np.ndarray, b_pos: np.ndarray,
 
 
 def align_layers(pair: np.ndarray, rank_a: np.ndarray, rank_b: np.ndarray, repeated: np.ndarray,
-                 max_repeats: int, order_a: np.ndarray, gather, k: int, max_gap: int, dense_gap: int,
+                 max_repeats: int, order_a: np.ndarray, gather: Callable[[np.ndarray], Gathered], k: int,
+                 max_gap: int, dense_gap: int,
                  min_syllables: int) -> SharedRuns:
     """Passages of shared fingerprints given in any order; a fingerprint may
     occur up to ``max_repeats`` times in either text (``repeated``).
@@ -111,7 +116,8 @@ def align_layers(pair: np.ndarray, rank_a: np.ndarray, rank_b: np.ndarray, repea
     return merge_overlapping(*(f[order] for f in fields))
 
 
-def merge_overlapping(pair, a_start, a_end, b_start, b_end) -> SharedRuns:
+def merge_overlapping(pair: np.ndarray, a_start: np.ndarray, a_end: np.ndarray, b_start: np.ndarray,
+                      b_end: np.ndarray) -> SharedRuns:
     """Merge neighbouring runs of a pair (sorted by a_start) that overlap in
     both texts."""
     while True:
@@ -129,7 +135,7 @@ def merge_overlapping(pair, a_start, a_end, b_start, b_end) -> SharedRuns:
         pair, a_start, a_end, b_start, b_end = pair[keep], a_start[keep], a_end[keep], b_start[keep], b_end[keep]
 
 
-def _reduce(ufunc, values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+def _reduce(ufunc: np.ufunc, values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """ufunc over values[first[i]:last[i]+1] for each i (runs may be sparse)."""
     if first.size == 0:
         return np.zeros(0, np.int64)
@@ -138,7 +144,8 @@ def _reduce(ufunc, values: np.ndarray, first: np.ndarray, last: np.ndarray) -> n
     bounds[1::2] = last + 1
     # reduceat needs increasing indices < len: pad with one dummy element
     padded = np.append(values.astype(np.int64), 0)
-    return ufunc.reduceat(padded, bounds)[0::2]
+    reduced: np.ndarray = ufunc.reduceat(padded, bounds)
+    return reduced[0::2]
 
 
 def covered(pair: np.ndarray, start: np.ndarray, end: np.ndarray, n_pairs: int) -> np.ndarray:

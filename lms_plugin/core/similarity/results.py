@@ -1,8 +1,8 @@
 """Result types of the reuse detector (plain frozen dataclasses)."""
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 
 @dataclass(frozen=True)

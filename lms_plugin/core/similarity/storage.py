@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,14 +12,26 @@ import scipy.sparse as sp
 from .fingerprints import Fingerprints
 from .index import FingerprintIndex
 
+if TYPE_CHECKING:  # the detector imports this module
+    from .detector import ReuseDetector
+
+StrPath = str | os.PathLike[str]
+
+
+class Texts(Protocol):
+    """What the detector reads of its texts: a list after fit, StoredTexts after load."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int, /) -> str: ...
+    def __iter__(self) -> Iterator[str]: ...
+
 FORMAT = "caselab-reuse-index-2"
 _READABLE = {"caselab-reuse-index-1", FORMAT}  # version 1 has no texts: passages are not extended
 
 
-def save(detector, path) -> None:
+def save(detector: ReuseDetector, path: StrPath) -> None:
     e, index = detector.index_.entries, detector.index_
-    np.savez(
-        path,
+    arrays: dict[str, Any] = dict(
         format=np.array(FORMAT),
         params=np.array(json.dumps(detector.get_params())),
         ids=np.array(json.dumps(detector.ids_, ensure_ascii=False)),
@@ -25,11 +40,12 @@ def save(detector, path) -> None:
         fp_hash=e.hash, fp_doc=e.doc, fp_pos=e.pos, fp_start=e.start, fp_end=e.end,
         keys=index.keys, shift=np.array(index.shift), stop=index.stop,
         **_csr("tfidf", detector.tfidf_), **_csr("search", detector.search_),
-        **_texts(detector.texts_),
+        **(_texts(detector.texts_) if detector.texts_ is not None else {}),
     )
+    np.savez(path, **arrays)
 
 
-def load(cls, path):
+def load(cls: type[ReuseDetector], path: StrPath) -> ReuseDetector:
     with np.load(path, allow_pickle=False) as z:
         if "format" not in z or str(z["format"]) not in _READABLE:
             raise ValueError(f"{path}: not a reuse index ({FORMAT})")
@@ -50,7 +66,7 @@ def load(cls, path):
     return detector
 
 
-def _texts(texts: list[str]) -> dict:
+def _texts(texts: Texts) -> dict[str, np.ndarray]:
     """Texts as one UTF-8 byte array and the byte offset where each ends."""
     encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
     ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
@@ -72,17 +88,17 @@ class StoredTexts:
         lo = int(self._ends[i - 1]) if i > 0 else 0
         return self._blob[lo:int(self._ends[i])].decode("utf-8", "surrogatepass")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return (self[i] for i in range(len(self)))
 
 
-def _read_texts(z) -> StoredTexts:
+def _read_texts(z: Any) -> StoredTexts:   # z: numpy's NpzFile
     return StoredTexts(z["text_bytes"].tobytes(), z["text_ends"])
 
 
-def _csr(name: str, m: sp.csr_matrix) -> dict:
+def _csr(name: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
     return {f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr}
 
 
-def _read_csr(z, name: str, shape) -> sp.csr_matrix:
+def _read_csr(z: Any, name: str, shape: tuple[int, int]) -> sp.csr_matrix:
     return sp.csr_matrix((z[f"{name}_data"], z[f"{name}_indices"], z[f"{name}_indptr"]), shape=shape)

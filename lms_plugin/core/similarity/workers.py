@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,11 +13,17 @@ from lms_plugin.core.text import hash_syllables
 from . import paraphrase
 from .fingerprints import Fingerprints, fingerprint
 
-_WORKER_ARGS = None
+# k, window, n_features, n_terms, search_terms, idf
+ChunkArgs = tuple[int, int, int, int, int, np.ndarray]
+# fingerprints, text starts, text ends, paraphrase rows, search rows
+Chunk = tuple[Fingerprints, np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix]
+
+_WORKER_ARGS: ChunkArgs | None = None
 _WORKER_TEXTS: list[str] | None = None  # set in the parent just before forking
 
 
-def map_chunks(texts: list[str], args: tuple, chunk_size: int, n_jobs: int | None, on_progress=None):
+def map_chunks(texts: list[str], args: ChunkArgs, chunk_size: int, n_jobs: int | None,
+               on_progress: Callable[[int], object] | None = None) -> Iterator[Chunk]:
     """Yield ``process_chunk`` results for consecutive chunks of ``texts``, in order."""
     bounds = [(lo, min(lo + chunk_size, len(texts))) for lo in range(0, len(texts), chunk_size)]
     jobs = min(n_jobs or os.cpu_count() or 1, len(bounds))
@@ -31,7 +38,7 @@ def map_chunks(texts: list[str], args: tuple, chunk_size: int, n_jobs: int | Non
     global _WORKER_TEXTS
     forking = "fork" in multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if forking else "spawn")
-    tasks = bounds if forking else [texts[lo:hi] for lo, hi in bounds]
+    tasks: list[tuple[int, int] | list[str]] = [(lo, hi) if forking else texts[lo:hi] for lo, hi in bounds]
     _WORKER_TEXTS = texts if forking else None
     try:
         with ctx.Pool(jobs, initializer=_init_worker, initargs=(args,)) as pool:
@@ -43,17 +50,22 @@ def map_chunks(texts: list[str], args: tuple, chunk_size: int, n_jobs: int | Non
         _WORKER_TEXTS = None
 
 
-def _init_worker(args) -> None:
+def _init_worker(args: ChunkArgs) -> None:
     global _WORKER_ARGS
     _WORKER_ARGS = args
 
 
-def _process_in_worker(task):
-    texts = _WORKER_TEXTS[task[0]:task[1]] if isinstance(task, tuple) else task
+def _process_in_worker(task: tuple[int, int] | list[str]) -> Chunk:
+    if isinstance(task, tuple):
+        assert _WORKER_TEXTS is not None  # inherited from the parent by fork
+        texts = _WORKER_TEXTS[task[0]:task[1]]
+    else:
+        texts = task
+    assert _WORKER_ARGS is not None  # set by _init_worker
     return process_chunk(_WORKER_ARGS, texts)
 
 
-def process_chunk(args, texts: list[str]):
+def process_chunk(args: ChunkArgs, texts: list[str]) -> Chunk:
     """Fingerprints, text extents (first/last syllable) and paraphrase rows
     (full and search-pruned) of one batch, worked through in slices small
     enough to stay in the CPU cache."""
@@ -80,7 +92,7 @@ def process_chunk(args, texts: list[str]):
             np.concatenate(ends).astype(np.int32), sp.vstack(rows).tocsr(), sp.vstack(search).tocsr())
 
 
-def _slices(texts: list[str], max_chars: int = 1 << 18):
+def _slices(texts: list[str], max_chars: int = 1 << 18) -> Iterator[tuple[int, int]]:
     lo, size = 0, 0
     for i, t in enumerate(texts):
         size += len(t) + 1

@@ -2,10 +2,10 @@
 import re
 
 import pytest
+from vietnamese_samples import BOILERPLATE, OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 from lms_plugin.core.similarity import Match, Passage, QueryResult, ReuseDetector
 from lms_plugin.core.text import normalize
-from vietnamese_samples import BOILERPLATE, OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 
 def cohort():

@@ -4,9 +4,9 @@ import json
 import re
 
 import pytest
+from vietnamese_samples import OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 from lms_plugin.services.similarity_batch import BatchInputError, run_batch
-from vietnamese_samples import OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 
 def write_jsonl(path, rows):

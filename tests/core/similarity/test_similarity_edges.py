@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 import pytest
+from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 from lms_plugin.core.similarity import ReuseDetector
-from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 SENTENCES = re.split(r"(?<=\.)\s+", SOURCE)
 

@@ -3,10 +3,10 @@ a phrase repeated many times in an original essay matches nothing."""
 import re
 
 import pytest
+from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 from lms_plugin.core.similarity import ReuseDetector
 from lms_plugin.core.text import normalize
-from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 SENTENCES = re.split(r"(?<=\.)\s+", SOURCE)
 BLOCK = " ".join(SENTENCES[2:5])

@@ -3,9 +3,9 @@ import re
 import unicodedata
 
 import pytest
+from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 from lms_plugin.core.similarity import ReuseDetector
-from vietnamese_samples import OWN_VIEWS, SOURCE, UNRELATED
 
 NEW_TO_OLD_TONE = {
     "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",

@@ -4,9 +4,9 @@ text holding it), with work linear in the number of copies."""
 import re
 
 import pytest
+from vietnamese_samples import OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 from lms_plugin.core.similarity import ReuseDetector
-from vietnamese_samples import OWN_VIEWS, SCENARIO, SOURCE, UNRELATED
 
 OWN_SENTENCES = [s for text in [*UNRELATED, *OWN_VIEWS, SCENARIO] for s in re.split(r"(?<=\.)\s+", text)]
 LEAKED = " ".join(re.split(r"(?<=\.)\s+", SOURCE)[1:6])

@@ -4,8 +4,8 @@ submission, corrections, inline comments, appeals, notifications
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"
@@ -125,7 +125,8 @@ def downgrade() -> None:
         batch.drop_constraint("fk_essays_group_id", type_="foreignkey")
         for column in ("auto_submitted", "late", "group_id", "kind"):
             batch.drop_column(column)
-        batch.create_unique_constraint("uq_essays_assignment_id_user_id_version", ["assignment_id", "user_id", "version"])
+        batch.create_unique_constraint("uq_essays_assignment_id_user_id_version",
+                                       ["assignment_id", "user_id", "version"])
     op.drop_table("assignment_extensions")
     with op.batch_alter_table("assignment_examiners") as batch:
         batch.drop_column("absent")

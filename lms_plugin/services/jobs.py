@@ -6,7 +6,7 @@ the adapter commits, the work is handed to the configured runner:
 - ``inline`` (default): run right after the commit, in the same process;
 - ``thread``: run in a small thread pool, so the request returns first;
 - ``celery``: sent to Celery workers over Redis (``CASELAB_BROKER_URL``); a
-  worker runs ``celery -A lms_plugin.jobs worker``.
+  worker runs ``celery -A lms_plugin.worker worker`` (worker.py loads the services that declare tasks).
 
 A rolled-back transaction runs nothing. Tasks open their own session.
 
@@ -14,18 +14,22 @@ A job carries ids only (``essay_id=7``), never a secret: a Celery message can be
 read by anyone who reaches the broker. A worker opens the database its own
 settings name (``CASELAB_DATABASE_URL``, or ``configure(database_url=...)``) and
 refuses a message carrying anything but whole-number ids.
+
+This module knows no task: a service declares its own with ``@task`` when it is imported,
+so jobs never imports the services that import it.
 """
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .store import db
+from ..store import db
 
 log = logging.getLogger(__name__)
 _PENDING = "caselab.jobs"
@@ -91,8 +95,8 @@ def submit(name: str, kwargs: dict[str, Any], engine=None) -> None:
 
 def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
     """Run one task in a session of its own, committing what it did; without ``engine``, on the database
-    this process's settings name."""
-    _load_tasks()
+    this process's settings name. The module declaring the task has been imported (it deferred the job,
+    or the worker loaded it)."""
     fn = _TASKS[name]
     own_engine = engine is None
     engine = engine or db.make_engine(_config.get("database_url"))
@@ -108,12 +112,8 @@ def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
             engine.dispose()
 
 
-def _load_tasks() -> None:
-    from .services import similarity  # noqa: F401  (registers its tasks)
-
-
 def celery_app():
-    """The Celery application; tasks are the registered ones, named ``caselab.<name>``."""
+    """The Celery application; tasks are the ones registered so far, named ``caselab.<name>``."""
     broker = _config.get("broker_url") or os.environ.get("CASELAB_BROKER_URL", "redis://127.0.0.1:6379/0")
     if broker not in _celery_apps:
         from celery import Celery
@@ -121,7 +121,6 @@ def celery_app():
         app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
                         task_acks_late=True, worker_prefetch_multiplier=1,
                         broker_connection_retry_on_startup=True)
-        _load_tasks()
         for name in _TASKS:
             app.task(name=f"caselab.{name}", shared=False)(_worker_task(name))   # this app's only
         _celery_apps[broker] = app
@@ -134,10 +133,3 @@ def _worker_task(name: str) -> Callable[..., Any]:
         return run(name, _ids_only(name, kwargs))
     runner.__name__ = runner.__qualname__ = name.replace(".", "_")
     return runner
-
-
-def __getattr__(name: str):
-    # ``celery -A lms_plugin.jobs worker`` looks for ``app`` or ``celery`` here.
-    if name in ("app", "celery"):
-        return celery_app()
-    raise AttributeError(name)

@@ -1,0 +1,96 @@
+"""The store's engines and units of work, as the hosts (web app, blocks, command, ticker, worker) use them.
+
+Adapters never import the store or SQLAlchemy (tests/test_import_rules.py): they open
+the database, begin and end units of work, and tell a busy database from a broken one
+through this module. The engine rules themselves (SQLite in WAL mode, the PostgreSQL
+URL) stay in store/db.py.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..store.db import database_url, downgrade, make_engine, session_factory, unit_of_work, upgrade
+
+__all__ = ["Engine", "Session", "SessionFactory", "OperationalError", "SQLAlchemyError", "database_url",
+           "downgrade", "make_engine", "session_factory", "unit_of_work", "upgrade", "has_tables", "is_busy",
+           "ping", "retrying_unit_of_work", "shared_sessions", "forget_shared_sessions", "impatient_session"]
+
+SessionFactory = sessionmaker[Session]
+T = TypeVar("T")
+
+_shared: dict[str, SessionFactory] = {}
+_shared_lock = threading.Lock()
+
+
+def has_tables(engine: Engine) -> bool:
+    """Whether ``caselab db upgrade`` has run on this database."""
+    return inspect(engine).has_table("alembic_version")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked": another writer held it past busy_timeout. Nothing of the failed unit
+    of work was stored, so the request may simply be tried again."""
+    if not isinstance(exc, OperationalError):
+        return False
+    message = str(exc.orig).lower() if exc.orig is not None else ""
+    return "locked" in message or "busy" in message
+
+
+def ping(session: Session) -> None:
+    """Raises when the database cannot answer (the health check)."""
+    session.execute(text("SELECT 1"))
+
+
+def retrying_unit_of_work(factory: Callable[[], Session], work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one unit of work; once more if a concurrent first use won a unique key
+    (two first visits of a learner both creating their membership)."""
+    try:
+        with unit_of_work(factory) as session:
+            return work(session)
+    except IntegrityError:
+        with unit_of_work(factory) as session:
+            return work(session)
+
+
+def shared_sessions(url: str | None) -> SessionFactory:
+    """One engine per database URL for the whole process (the LMS serves many blocks from one process)."""
+    url = database_url(url)
+    with _shared_lock:
+        if url not in _shared:
+            _shared[url] = session_factory(make_engine(url, pool_pre_ping=True))
+        return _shared[url]
+
+
+def forget_shared_sessions(url: str) -> None:
+    """Close the engine ``shared_sessions(url)`` opened (tests drop their database afterwards)."""
+    with _shared_lock:
+        factory = _shared.pop(database_url(url), None)
+    if factory is not None:
+        factory.kw["bind"].dispose()
+
+
+@contextmanager
+def impatient_session(engine: Engine, wait_ms: int) -> Iterator[Session]:
+    """A session whose writes wait at most ``wait_ms`` for another writer's lock, then fail: for bookkeeping
+    that may be skipped (a token's last use) and must never hold up the request that does it."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            waited = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        try:
+            with Session(bind=conn) as session:
+                if conn.dialect.name == "postgresql":
+                    session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'"))
+                yield session
+        finally:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {waited}")
+                conn.commit()
