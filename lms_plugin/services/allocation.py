@@ -370,13 +370,9 @@ def _is_latest():
                and_(m.Essay.kind == "report", ~newer_report.exists()))
 
 
-def _same_submitter(columns, of):
-    """Versions of one submission: a cadre's essay, or a group's report (whichever member submitted it).
-    ``of`` is an essay, or the Essay class inside a query."""
-    if isinstance(of, m.Essay):
-        return columns.group_id == of.group_id if of.kind == "report" else columns.user_id == of.user_id
-    return or_(and_(of.kind == "report", columns.group_id == of.group_id),
-               and_(of.kind != "report", columns.user_id == of.user_id))
+def _same_submitter(columns, of: m.Essay):
+    """Versions of one submission: a cadre's essay, or a group's report (whichever member submitted it)."""
+    return columns.group_id == of.group_id if of.kind == "report" else columns.user_id == of.user_id
 
 
 def waiting_items(session: Session, assignment_id: int, limit: int = 200) -> tuple[list[WaitingItem], int]:

@@ -20,6 +20,7 @@ from ..schemas.content import CourseSchema
 from ..schemas.files import load_document
 from ..store import models as m
 from .catalog import Catalog, LoadedRubric, LoadedScenario, display_name
+from .errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,18 @@ def latest_scenario_versions(session: Session) -> list[m.ScenarioVersion]:
         .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id)
               & (newest.c.n == m.ScenarioVersion.number))
         .join(m.Scenario).order_by(m.ScenarioVersion.topic, m.Scenario.slug)))
+
+
+def essay_rubric(assignment: m.Assignment) -> RubricData:
+    if assignment.essay_rubric_version is None:
+        raise NotFound("Bài được giao này không có tiêu chí chấm bài thu hoạch")
+    return rubric_data(assignment.essay_rubric_version)
+
+
+def rubric_for(essay: m.Essay) -> RubricData:
+    """The rubric the scenario names for this kind of submission (essay, or group report)."""
+    if essay.kind == "report":
+        if essay.assignment.report_rubric_version is None:
+            raise NotFound("Bài được giao này không có tiêu chí chấm báo cáo nhóm")
+        return rubric_data(essay.assignment.report_rubric_version)
+    return essay_rubric(essay.assignment)

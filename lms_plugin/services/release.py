@@ -18,7 +18,7 @@ from ..store import models as m
 from . import audit, notifications, policy
 from .allocation import _is_latest, stage_counts
 from .cohorts import get_assignment
-from .content import rubric_data, scenario_data
+from .content import rubric_for, scenario_data
 from .errors import Conflict, Invalid, NotFound
 
 
@@ -128,7 +128,7 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
         raise NotFound("Không tìm thấy bài thu hoạch")
     if result.status != "final":
         raise Conflict("Bài chưa có điểm cuối cùng; hãy phân công chấm trước khi điều chỉnh")
-    scale = _scale(essay)
+    scale = rubric_for(essay).scale
     if not 0 <= final <= scale:
         raise Invalid("Điểm phải từ 0 đến %(max)s", {"final": ["out of range"]}, max=f"{scale:g}")
     now = now or datetime.now(timezone.utc)
@@ -145,9 +145,3 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
                              dedupe_key=f"corrected:{essay.id}:{now.isoformat()}")
     session.flush()
     return result
-
-
-def _scale(essay: m.Essay) -> float:
-    assignment = essay.assignment
-    version = assignment.report_rubric_version if essay.kind == "report" else assignment.essay_rubric_version
-    return rubric_data(version).scale if version is not None else 10.0
