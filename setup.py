@@ -16,7 +16,8 @@ setup(
     package_data={
         "lms_plugin": ["store/migrations/*.py", "store/migrations/*.mako", "store/migrations/versions/*.py",
                        "web/templates/**/*", "web/static/**/*", "translations/*/LC_MESSAGES/*",
-                       "xblocks/static/**/*", "xblocks/templates/**/*"],
+                       "xblocks/static/**/*", "xblocks/templates/**/*",
+                       "units/templates/**/*", "units/static/**/*"],
     },
     install_requires=[
         "flask>=3.1",
@@ -34,6 +35,7 @@ setup(
         "flask-login>=0.6.3",
         "flask-wtf>=1.2",
         "flask-babel>=4.0",
+        "pluggy>=1.5",             # the plugin contract (lms_plugin/hookspecs.py)
         "limits>=3.13",            # sign-in throttling counters (memory, or Redis with the redis package)
         "openpyxl>=3.1",
         "tqdm>=4.66",
@@ -49,20 +51,26 @@ setup(
             "openedx-django-pyfs", "lazy", "datasketch>=1.6", "psycopg[binary]>=3.2",
             "celery>=5.4", "redis>=5.0", "gunicorn>=22", "openapi-spec-validator>=0.7",
             "aiosmtpd>=1.4",
+            "wheel>=0.43",          # tests pip-install docs/examples/caselab-poll offline (--no-build-isolation)
+            "aiohttp>=3.9",         # bench/panel_live.py: thousands of concurrent viewers from one process
             "ruff>=0.17", "mypy>=2.4", "types-PyYAML", "types-openpyxl", "types-bleach", "types-tqdm",
         ],
     },
     entry_points={
         "console_scripts": ["caselab = lms_plugin.cli:main"],
-        "lms_plugin.units": [
-            "case = lms_plugin.units.case:CaseUnit",
-            "discussion = lms_plugin.units.discussion:DiscussionUnit",
-            "essay = lms_plugin.units.essay:EssayUnit",
+        # every plugin, built-ins included: modules with hooks of lms_plugin/hookspecs.py
+        "caselab": [
+            "case = lms_plugin.units.case",
+            "discussion = lms_plugin.units.discussion",
+            "essay = lms_plugin.units.essay",
+            "builtins = lms_plugin.services.builtin_plugins",
+            "panel = lms_plugin.units.panel",
         ],
         "xblock.v1": [
             "caselab_case = lms_plugin.xblocks.case:CaseBlock",
             "caselab_discussion = lms_plugin.xblocks.discussion:DiscussionBlock",
             "caselab_essay = lms_plugin.xblocks.essay:EssayBlock",
+            "caselab_unit = lms_plugin.xblocks.unit:UnitBlock",
         ],
     },
 )

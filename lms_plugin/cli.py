@@ -9,26 +9,27 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+from typing import Any
 
 import click
 
-from .services import accounts, cohorts, runtime
+from .services import accounts, channels, cohorts, runtime
 from .services.catalog import load_catalog
-from .services.content import import_catalog, latest_scenario_versions
+from .services.content import import_catalog, scenario_catalogue
 from .services.demo import seed_demo
 from .services.errors import ServiceError
-from .services.mailer import MailSettings
+from .settings import Settings, SettingsError
 
 
 class Context:
-    def __init__(self, url: str | None):
-        self.url = url
+    def __init__(self, settings: Settings):
+        self.settings = settings         # built once for the command; the services read the same
         self._engine: runtime.Engine | None = None
 
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = runtime.make_engine(self.url)
+            self._engine = runtime.make_engine(self.settings.database_url)
         return self._engine
 
     def session(self):
@@ -45,12 +46,19 @@ def _fail(error: ServiceError) -> click.ClickException:
 
 
 @click.group()
-@click.option("--database", envvar="CASELAB_DATABASE_URL", default=None,
+@click.option("--database", default=None,
               help="SQLAlchemy URL (default: CASELAB_DATABASE_URL or sqlite:///instance/caselab.db).")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
-    """CaseLab: case-based learning, group discussion and essays with rubrics and similarity checks."""
-    ctx.obj = Context(database)
+    """CaseLab: case-based learning, group discussion and essays with rubrics and similarity checks.
+
+    Settings come from CASELAB_* variables (docs/deployment.md); a bad one stops every command, naming it."""
+    try:
+        settings = Settings.load({"DATABASE_URL": database} if database else None)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    runtime.configure(settings)
+    ctx.obj = Context(settings)
 
 
 @main.group("db")
@@ -130,9 +138,9 @@ def scenarios_group() -> None:
 @pass_ctx
 def scenarios_list(ctx: Context, fmt: str) -> None:
     with ctx.session() as session:
-        rows = [{"id": v.scenario.slug, "version": v.number, "topic": v.topic, "title": v.title,
-                 "course": v.scenario.course.slug, "versions": len(v.scenario.versions)}
-                for v in latest_scenario_versions(session)]
+        rows = [{"id": v.slug, "version": v.number, "topic": v.topic, "title": v.title,
+                 "course": v.course_slug, "versions": v.versions}
+                for v in scenario_catalogue(session)]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -193,7 +201,7 @@ def cohorts_group() -> None:
 def cohorts_create(ctx: Context, name: str, course_slug: str) -> None:
     try:
         with ctx.session() as session:
-            cohorts.create_cohort(session, name, course_slug)
+            cohorts.add_cohort(session, name, course_slug)
     except ServiceError as exc:
         raise _fail(exc) from None
     click.echo(f"created cohort {name}")
@@ -207,9 +215,7 @@ def cohorts_create(ctx: Context, name: str, course_slug: str) -> None:
 def cohorts_add_member(ctx: Context, cohort: str, username: str, group_name: str | None) -> None:
     try:
         with ctx.session() as session:
-            found = cohorts.get_cohort(session, cohort)
-            group = cohorts.group_named(session, found, group_name) if group_name else None
-            cohorts.add_member(session, found, accounts.get_user(session, username), group)
+            cohorts.enrol(session, cohort, username, group_name)
     except ServiceError as exc:
         raise _fail(exc) from None
     click.echo(f"{username} is in {cohort}" + (f", group {group_name}" if group_name else ""))
@@ -232,11 +238,11 @@ def _when(value: str | None) -> datetime | None:
 def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners) -> None:
     try:
         with ctx.session() as session:
-            found = cohorts.get_cohort(session, cohort)
-            people = [accounts.get_user(session, name) for name in examiners]
+            found = cohorts.cohort_view(session, cohort)
+            people = [accounts.get_user(session, name).id for name in examiners]
             for slug in scenario_ids:
-                assignment = cohorts.assign_scenario(session, found, slug, opens_at=_when(opens),
-                                                     closes_at=_when(closes), examiners=people)
+                assignment = cohorts.assign(session, found.id, slug, opens_at=_when(opens), closes_at=_when(closes),
+                                            examiner_ids=people)
                 click.echo(f"assignment {assignment.id}: {slug} -> {cohort}")
     except ServiceError as exc:
         raise _fail(exc) from None
@@ -256,14 +262,18 @@ def cohorts_assign(ctx: Context, cohort, scenario_ids, opens, closes, examiners)
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
               help="On a bad input line: stop, or report it and go on.")
-@click.option("--boilerplate-share", default=0.1, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+@click.option("--boilerplate-share", default=None, type=click.FloatRange(0, 1, min_open=True),
               help="Text found in more than this share of the essays (and in more than 5) is boilerplate "
-                   "and never counts; raise it when a model answer may have reached many.")
+                   "and never counts; raise it when a model answer may have reached many. "
+                   "[default: CASELAB_SIMILARITY_BOILERPLATE_SHARE, else 0.1]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def similarity_cmd(input_path, reference_path, exclude_path, min_score, output_path, on_error, boilerplate_share,
-                   quiet) -> None:
+@pass_ctx
+def similarity_cmd(ctx: Context, input_path, reference_path, exclude_path, min_score, output_path, on_error,
+                   boilerplate_share, quiet) -> None:
     """Find reused passages across essays; one JSON line per (essay, source) pair."""
     from .services.similarity_batch import BatchInputError, run_batch
+    if boilerplate_share is None:
+        boilerplate_share = ctx.settings.similarity_boilerplate_share
     try:
         summary = run_batch(input_path, output_path, reference_path, exclude_path, min_score,
                             on_error=on_error, progress=not quiet,
@@ -290,38 +300,43 @@ def demo(ctx: Context, password: str) -> None:
     click.echo(f"password: {password}")
 
 
-def _mail_settings():
+def _channel_config(settings: Settings) -> dict[str, Any]:
+    """The notification channels' settings: CASELAB_* variables, named without the prefix (a plugged-in
+    channel's own ones too), CaseLab's as the command read them (MAIL_PORT a number); refused at once when one
+    can never work."""
+    config: dict[str, Any] = {key.removeprefix("CASELAB_"): value for key, value in os.environ.items()
+                              if key.startswith("CASELAB_")}
+    config.update(settings.as_config())
     try:
-        return MailSettings.from_mapping({key.removeprefix("CASELAB_"): value
-                                          for key, value in os.environ.items() if key.startswith("CASELAB_")})
-    except ValueError as exc:
+        channels.check_all(config)
+    except (ValueError, channels.ChannelError) as exc:       # a bad setting, or a plugin giving no Channel
         raise click.ClickException(str(exc)) from None
+    return config
 
 
 @main.command("tick")
 @pass_ctx
 def tick(ctx: Context) -> None:
     """Periodic work, run every minute (cron or a systemd timer): drafts submitted at their deadline where the
-    assignment asks for it, deadline reminders, then notification mail.
+    assignment asks for it, deadline reminders, then notifications through every channel (e-mail built in,
+    others from plugins).
 
     Mail settings come from CASELAB_MAIL_SERVER, _PORT, _USERNAME, _PASSWORD, _USE_TLS, _SENDER and
-    CASELAB_BASE_URL (links in mails). Exits 1 when the mail server could not be used (rows wait).
+    CASELAB_BASE_URL (links in mails); other channels read their own CASELAB_* variables. Without
+    CASELAB_MAIL_SERVER mail is off and notifications wait. Exits 1 when a channel could not be used.
     """
     from .ticker import run_once
-    settings = _mail_settings()
+    config = _channel_config(ctx.settings)
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
-    report = run_once(runtime.session_factory(ctx.engine), settings)
-    run = report.mail
+    report = run_once(runtime.session_factory(ctx.engine), config)
     click.echo(f"drafts submitted at the deadline: {report.auto_submitted}")
     click.echo(f"deadline reminders: {report.reminded}")
-    if not settings.configured:
-        click.echo(f"mail: off (no CASELAB_MAIL_SERVER); {run.waiting} person(s) waiting")
-        return
-    click.echo(f"mail: {run.sent} sent, {run.skipped} with mail off or no address, {run.refused} refused, "
-               f"{run.waiting} person(s) waiting")
-    if run.error:
-        click.echo(f"mail server error: {run.error}", err=True)
+    for name, delivery in report.deliveries.items():
+        click.echo(f"{name}: {delivery.summary}")
+    for name, error in report.errors.items():
+        click.echo(f"{name} error: {error}", err=True)
+    if report.errors:
         sys.exit(1)
 
 
@@ -334,11 +349,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from .web import create_app
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
-    app = create_app({"DATABASE_URL": ctx.url} if ctx.url else None)
-    seconds = float(app.config.get("TICK_SECONDS") or 0)
+    app = create_app(settings=ctx.settings)
+    seconds = ctx.settings.tick_seconds
     if seconds > 0:          # the one-machine trial runs the periodic work itself (production: caselab tick)
         from .ticker import start_background
-        start_background(app.extensions["caselab.sessions"], _mail_settings(), seconds)
+        start_background(app.extensions["caselab.sessions"], _channel_config(ctx.settings), seconds)
     click.echo(f"CaseLab on http://{host}:{port}/")
     from .web.headers import QuietRequestHandler
     # Never the debugger (it runs Python for whoever sees its page) nor the reloader, whatever FLASK_DEBUG or

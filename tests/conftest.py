@@ -11,6 +11,7 @@ os.environ.setdefault("CASELAB_PASSWORD_HASH", "pbkdf2:sha256:1000")
 import pytest
 from sqlalchemy import text
 
+from lms_plugin.services import runtime
 from lms_plugin.services.catalog import load_catalog
 from lms_plugin.services.content import import_catalog
 from lms_plugin.store import db
@@ -19,6 +20,14 @@ from tests.samples import COURSE, RUBRIC, SCENARIO
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("CASELAB_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True)
+def _settings_of_the_environment():
+    """An app, a command or a block a test builds makes its settings the process's (services/runtime.py): the
+    next test starts again from the environment."""
+    yield
+    runtime.configure(None)
 
 
 @pytest.fixture(scope="session")

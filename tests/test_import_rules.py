@@ -1,8 +1,8 @@
 """The layer rules of docs/architecture.md, read from the source with ``ast``.
 
 - The hosts (the web app, the Open edX blocks, the ``caselab`` command with its ticker, the Celery worker) are
-  adapters: they import services, schemas, the sanitiser, the unit registry and their own package. Never the
-  store, never SQLAlchemy, never another host.
+  adapters: they import services, schemas, the sanitiser, the unit registry, the settings (lms_plugin/settings.py,
+  which imports nothing of CaseLab) and their own package. Never the store, never SQLAlchemy, never another host.
 - The core is pure: no web framework, no XBlock, no database, no marshmallow, nothing of CaseLab but the core.
 - No module imports one that imports it back, at module level or inside a function; an import inside a
   function is only there to load something heavy late, and each one is listed below with its reason.
@@ -25,7 +25,8 @@ HOSTS = {
     "cli": ("lms_plugin.cli", "lms_plugin.ticker"),
     "worker": ("lms_plugin.worker",),
 }
-ADAPTERS_MAY_IMPORT = ("lms_plugin.services", "lms_plugin.schemas", "lms_plugin.sanitize", "lms_plugin.units")
+ADAPTERS_MAY_IMPORT = ("lms_plugin.services", "lms_plugin.schemas", "lms_plugin.sanitize", "lms_plugin.units",
+                       "lms_plugin.settings")
 ADAPTERS_NEVER_IMPORT = ("sqlalchemy", "alembic", "psycopg", "celery")
 
 CORE_NEVER_IMPORTS = ("flask", "flask_babel", "flask_login", "flask_wtf", "wtforms", "werkzeug", "xblock",
@@ -50,7 +51,7 @@ LATE_IMPORTS = {
                                                  "(gunicorn and `caselab serve` import the package first)",
 }
 for _blueprint in ("api", "auth", "cadre", "examiner", "lecturer", "marking", "notifications", "public",
-                   "similarity_views"):
+                   "similarity_views", "units"):
     LATE_IMPORTS[("lms_plugin.web", f"lms_plugin.web.{_blueprint}")] = LATE_IMPORTS[
         ("lms_plugin.web", "lms_plugin.web.admin")]
 

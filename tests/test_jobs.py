@@ -14,15 +14,14 @@ SECRET_URL = "postgresql+psycopg://caselab:s3cret-pw@db.invalid:5432/caselab"
 
 
 @pytest.fixture
-def memory_broker():
-    """Celery over kombu's in-memory transport: the message as it would travel, read back off the queue."""
-    jobs.configure("celery", broker_url="memory://")
+def memory_broker(monkeypatch):
+    """Celery over kombu's in-memory transport: the message as it would travel, read back off the queue. The
+    process is configured as a worker is, by its environment (nobody calls runtime.configure there)."""
+    monkeypatch.setenv("CASELAB_JOBS", "celery")
+    monkeypatch.setenv("CASELAB_BROKER_URL", "memory://")
     app = jobs.celery_app()
     app.conf.result_backend = "cache+memory://"       # the Redis deployment keeps results in Redis
-    try:
-        yield app
-    finally:
-        jobs.configure("inline")
+    return app
 
 
 def _sent(app) -> list:

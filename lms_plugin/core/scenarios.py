@@ -6,8 +6,10 @@ Studio view) rejects the same mistakes with the same messages.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 Path = tuple[str | int, ...]  # a field path such as ("stages", 1, "choices", 0, "next")
 
@@ -84,6 +86,8 @@ class Scenario:
     allow_cycles: bool = False
     allow_retry: bool = False
     context_html: str = field(default="", compare=False)
+    # sections of unit types that plug in (units: in the YAML), by type id, as their schemas loaded them
+    units: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @cached_property
     def _stage_index(self) -> dict[str, Stage]:
@@ -271,3 +275,11 @@ def walk(scenario: Scenario, decisions: list[tuple[str, str]]) -> PathScore:
         assert following is not None, f"choice '{choice.id}' of stage '{current.id}' leads nowhere"
         current = following
     return PathScore(tuple(steps), current, points, scenario.max_points())
+
+
+def stage_view(stage: Stage | None) -> dict[str, Any] | None:
+    """A stage as a learner sees it: the prompt and the options, never points or feedback."""
+    if stage is None:
+        return None
+    return {"id": stage.id, "prompt": stage.prompt, "ending": stage.is_ending,
+            "choices": [{"id": c.id, "text": c.text} for c in stage.choices]}

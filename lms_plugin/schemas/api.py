@@ -6,7 +6,7 @@ document is generated from these same classes (lms_plugin/web/openapi.py).
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 _NON_EMPTY = validate.Length(min=1)
 MAX_INT = 2**31 - 1        # ids and counts are INTEGER columns (PostgreSQL: 4 bytes); the same bound on SQLite
@@ -448,3 +448,38 @@ class ExtensionSchema(Schema):
 
 class ExtensionListSchema(Schema):
     extensions = fields.List(fields.Nested(ExtensionSchema), required=True)
+
+
+# Any unit type, played through its contract (services/units.py)
+
+class UnitActionBodySchema(Schema):
+    """An action's input: the fields the unit type's action declares (its own schema checks them)."""
+    class Meta:
+        unknown = INCLUDE
+
+
+class UnitInfoSchema(Schema):
+    type_id = fields.String()
+    title = fields.String()
+    graded = fields.Boolean()
+    live_seconds = fields.Integer(allow_none=True)
+
+
+class UnitListSchema(Schema):
+    units = fields.List(fields.Nested(UnitInfoSchema))
+
+
+class UnitScoreSchema(Schema):
+    points = fields.Float()
+    max_points = fields.Float()
+    completed = fields.Boolean()
+
+
+class UnitViewSchema(Schema):
+    unit = fields.String()
+    assignment_id = fields.Integer()
+    view = fields.Dict(metadata={"description": "the unit's public view of its content"})
+    state = fields.Dict(metadata={"description": "the caller's state in the unit (or the staff state)"})
+    closed = fields.Boolean()
+    version = fields.String(allow_none=True, metadata={"description": "also the ETag; send If-None-Match"})
+    score = fields.Nested(UnitScoreSchema, allow_none=True)

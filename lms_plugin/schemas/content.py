@@ -6,6 +6,7 @@ as YAML, loads back to an equal object (tests/schemas check the round trip).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate
 
@@ -14,6 +15,7 @@ from ..core.essays import same_heading
 from ..core.rubrics import Criterion, Level, Rubric
 from ..core.scenarios import Attachment, Choice, DiscussionSpec, EssaySpec, Scenario, Stage
 from ..sanitize import render_markdown
+from ..units import registry
 
 _ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                       error="use letters, digits, '-', '_' or '.' (no spaces or diacritics)")
@@ -140,9 +142,12 @@ class ScenarioSchema(_Base):
     essay = fields.Nested(EssaySpecSchema, load_default=None)
     allow_cycles = fields.Boolean(load_default=False)
     allow_retry = fields.Boolean(load_default=False)
+    # sections of the unit types that plug in, each checked by its unit type's own schema
+    units = fields.Dict(keys=fields.String(validate=_ID), values=fields.Raw(), load_default=dict)
 
     @post_load
     def make(self, data, **kwargs):
+        data["units"] = unit_sections(data.get("units") or {})
         scenario = Scenario(**{**data, "stages": tuple(data["stages"]),
                                "attachments": tuple(data["attachments"])})
         # Sanitised once on load; every host shows this HTML.
@@ -153,7 +158,33 @@ class ScenarioSchema(_Base):
         for flag in ("allow_cycles", "allow_retry"):
             if data.get(flag) is False:
                 data.pop(flag)
+        if not data.get("units"):
+            data.pop("units", None)
         return data
+
+
+def unit_sections(raw: dict[str, Any]) -> dict[str, Any]:
+    """``units:`` of a scenario, each section loaded by the schema its unit type declares."""
+    known = registry.units()
+    loaded: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for type_id, section in raw.items():
+        unit = known.get(type_id)
+        if unit is None or unit.content_key is not None:    # built-ins keep their top-level sections
+            errors[type_id] = [f"unknown unit type '{type_id}' (installed: "
+                               f"{', '.join(k for k, u in known.items() if u.content_key is None) or 'none'})"]
+            continue
+        schema = unit.content_schema
+        if schema is None:
+            loaded[type_id] = section if section is not None else {}
+            continue
+        try:
+            loaded[type_id] = schema().load(section if section is not None else {})
+        except ValidationError as exc:
+            errors[type_id] = exc.messages
+    if errors:
+        raise ValidationError({"units": errors})
+    return loaded
 
 
 class LevelSchema(_Base):

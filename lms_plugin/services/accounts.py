@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from functools import cache
 
@@ -11,20 +10,24 @@ from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..store import models as m
-from . import audit, credentials, policy
+from . import audit, credentials, policy, runtime
 from .errors import Conflict, Invalid, NotFound
 from .policy import STAFF  # noqa: F401 (where the web and older services import it from)
 
 ROLES = ("lecturer", "cadre", "examiner", "admin")
 MIN_PASSWORD = 8
-# werkzeug's default (scrypt); CASELAB_PASSWORD_HASH can name another, e.g. a cheap one for test suites.
-HASH_METHOD = os.environ.get("CASELAB_PASSWORD_HASH", "scrypt")
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"   # no 0/o, 1/l/i: read aloud over the phone
 PASSWORD_LENGTH = 12                                       # ~59 random bits
 # A random 59-bit password needs no memory-hard hash to resist guessing; PBKDF2 keeps a
 # 1,000-row import to seconds where the default scrypt takes minutes. Passwords people
 # choose go through set_password and get the default.
 INITIAL_HASH = "pbkdf2:sha256:10000"
+
+
+def hash_method() -> str:
+    """The scheme people's passwords are hashed with: the settings' PASSWORD_HASH (werkzeug's scrypt unless a
+    deployment or a test suite names another)."""
+    return runtime.settings().password_hash
 
 
 def create_user(session: Session, username: str, role: str, password: str | None = None, *,
@@ -40,7 +43,7 @@ def create_user(session: Session, username: str, role: str, password: str | None
     if session.scalar(select(m.User).where(m.User.username == username)):
         raise Conflict("Tài khoản '%(name)s' đã tồn tại", {"username": ["taken"]}, name=username)
     user = m.User(username=username, role=role, display_name=display_name or username,
-                  password_hash=generate_password_hash(password, HASH_METHOD) if password else None,
+                  password_hash=generate_password_hash(password, hash_method()) if password else None,
                   province=province, commune=commune, contact=contact, external_id=external_id)
     session.add(user)
     session.flush()
@@ -58,7 +61,7 @@ def _replace_password_hash(user: m.User, password_hash: str) -> None:
 def set_password(user: m.User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid("Mật khẩu phải có ít nhất %(n)s ký tự", {"password": ["too short"]}, n=MIN_PASSWORD)
-    _replace_password_hash(user, generate_password_hash(password, HASH_METHOD))
+    _replace_password_hash(user, generate_password_hash(password, hash_method()))
 
 
 def change_password(user: m.User, current: str, new: str) -> None:
@@ -118,7 +121,7 @@ def authenticate(session: Session, username: str, password: str) -> m.User | Non
     user = session.scalar(select(m.User).where(m.User.username == (username or "").strip()))
     if user is None or not user.active or not user.password_hash:
         # as long as a wrong password: the time taken must not tell which usernames exist
-        check_password_hash(_stand_in_hash(HASH_METHOD), password or "")
+        check_password_hash(_stand_in_hash(hash_method()), password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
 

@@ -20,6 +20,7 @@ from ..core.grading import DEFAULT_THRESHOLD
 from ..store import models as m
 from . import audit, notifications, policy
 from .errors import Conflict, Invalid, NotFound
+from .people import PERSON_COLUMNS, PersonView, person_from_columns
 
 MARKERS = policy.MARKERS          # who may hold a round (web/examiner.py gates its pages by it)
 
@@ -257,8 +258,22 @@ def remove_from_pool(session: Session, actor: m.User, assignment_id: int, examin
     return _release_open_rounds(session, actor, assignment_id, examiner_id, threshold)
 
 
+@dataclass(frozen=True)
+class ResultView:
+    """Where a submission's marking stands after a chief examiner's change."""
+    essay_id: int
+    status: str               # awaiting_marks | needs_third | final
+    final: float | None
+    needs_examiner: bool
+    released_at: datetime | None
+
+
+def result_view(result: m.EssayResult) -> ResultView:
+    return ResultView(result.essay_id, result.status, result.final, bool(result.needs_examiner), result.released_at)
+
+
 def assign_round(session: Session, actor: m.User, essay_id: int, round_: int, examiner_id: int, *,
-                 threshold: float = DEFAULT_THRESHOLD) -> m.EssayResult:
+                 threshold: float = DEFAULT_THRESHOLD) -> ResultView:
     """The chief examiner names who marks a round: a waiting one, or one taken from an examiner who is away.
 
     Blind marking holds: nobody marks the same submission twice.
@@ -298,7 +313,7 @@ def assign_round(session: Session, actor: m.User, essay_id: int, round_: int, ex
         appeal = session.scalar(select(m.Appeal).where(m.Appeal.essay_id == essay.id))
         if appeal is not None and appeal.status == "submitted":
             appeal.status = "assigned"
-    return refresh(session, essay, threshold, staff=False)
+    return result_view(refresh(session, essay, threshold, staff=False))
 
 
 # The allocation page
@@ -407,8 +422,9 @@ def allocation(session: Session, actor: m.User, assignment_id: int, *, limit: in
                           pool_view(session, actor, assignment_id), items, total)
 
 
-def examiner_choices(session: Session, actor: m.User) -> list[m.User]:
+def examiner_choices(session: Session, actor: m.User) -> list[PersonView]:
     """Who the chief examiner may name: every active examiner, and the staff themselves."""
     require_chief(actor)
-    return list(session.scalars(select(m.User).where(m.User.role == "examiner", m.User.active.is_(True))
-                                .order_by(m.User.display_name, m.User.username)))
+    return [person_from_columns(row) for row in session.execute(
+        select(*PERSON_COLUMNS).where(m.User.role == "examiner", m.User.active.is_(True))
+        .order_by(m.User.display_name, m.User.username))]

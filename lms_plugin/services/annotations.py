@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..store import models as m
 from . import audit
 from .errors import Conflict, Invalid, NotFound
-from .grading import my_grade
+from .grading import my_grade_row
 
 MAX_COMMENT = 5000
 MAX_PER_GRADE = 200
@@ -33,14 +33,14 @@ def _view(row: m.GradeAnnotation) -> AnnotationView:
 
 
 def annotations(session: Session, examiner: m.User, essay_id: int) -> list[AnnotationView]:
-    grade = my_grade(session, examiner, essay_id)
+    grade = my_grade_row(session, examiner, essay_id)
     return [_view(a) for a in session.scalars(select(m.GradeAnnotation).where(m.GradeAnnotation.grade_id == grade.id)
                                               .order_by(m.GradeAnnotation.start, m.GradeAnnotation.id))]
 
 
 def add(session: Session, examiner: m.User, essay_id: int, start: int, end: int, comment: str,
         quote: str | None = None) -> AnnotationView:
-    grade = my_grade(session, examiner, essay_id)
+    grade = my_grade_row(session, examiner, essay_id)
     if grade.finalised_at is not None:
         raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
     body = grade.essay.body
@@ -64,7 +64,7 @@ def add(session: Session, examiner: m.User, essay_id: int, start: int, end: int,
 
 
 def delete(session: Session, examiner: m.User, essay_id: int, annotation_id: int) -> None:
-    grade = my_grade(session, examiner, essay_id)
+    grade = my_grade_row(session, examiner, essay_id)
     if grade.finalised_at is not None:
         raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
     row = session.get(m.GradeAnnotation, annotation_id)

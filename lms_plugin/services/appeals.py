@@ -34,8 +34,17 @@ def window_end(session: Session, essay: m.Essay, result: m.EssayResult | None, *
     return until if (now or datetime.now(timezone.utc)) < until else None
 
 
+@dataclass(frozen=True)
+class FiledAppeal:
+    """An appeal just filed: the author reads how it stands through ``view_for_author``."""
+    id: int
+    essay_id: int
+    status: str
+    created_at: datetime
+
+
 def file_appeal(session: Session, user: m.User, essay_id: int, reason: str, *,
-                now: datetime | None = None) -> m.Appeal:
+                now: datetime | None = None) -> FiledAppeal:
     essay = session.get(m.Essay, essay_id)
     if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch của bạn")
@@ -60,7 +69,7 @@ def file_appeal(session: Session, user: m.User, essay_id: int, reason: str, *,
                          dedupe_key=f"appeal-filed:{essay.id}")
     # The round the appeal needs shows as waiting for an examiner until the chief examiner names one.
     refresh(session, essay, staff=False)
-    return appeal
+    return FiledAppeal(appeal.id, appeal.essay_id, appeal.status, appeal.created_at)
 
 
 def decide(session: Session, grade: m.Grade, *, now: datetime | None = None) -> m.Appeal:

@@ -1,16 +1,16 @@
 """Playing a case: start or resume an attempt, take decisions, see the path so far."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..core.scenarios import DecisionError, PathScore, walk
+from ..core.scenarios import DecisionError, PathScore, stage_view, walk
 from ..store import models as m
-from ..units.case import stage_view
 from . import policy
 from .cohorts import learner_assignment, require_open_for
 from .content import scenario_data
@@ -65,15 +65,28 @@ def _replay(attempt: m.Attempt) -> PathScore:
     return walk(scenario_data(attempt.assignment.scenario_version), [tuple(d) for d in attempt.decisions])
 
 
-def latest_attempt(session: Session, user: m.User, assignment_id: int) -> m.Attempt | None:
+@dataclass(frozen=True)
+class AttemptRef:
+    """Which attempt is the person's latest (the API tells a resumed attempt from a new one by its id)."""
+    id: int
+    number: int
+    finished: bool
+
+
+def _latest_row(session: Session, user: m.User, assignment_id: int) -> m.Attempt | None:
     return session.scalar(select(m.Attempt).where(m.Attempt.assignment_id == assignment_id,
                                                   m.Attempt.user_id == user.id)
                           .order_by(m.Attempt.number.desc()).limit(1))
 
 
+def latest_attempt(session: Session, user: m.User, assignment_id: int) -> AttemptRef | None:
+    attempt = _latest_row(session, user, assignment_id)
+    return AttemptRef(attempt.id, attempt.number, attempt.finished_at is not None) if attempt else None
+
+
 def current_state(session: Session, user: m.User, assignment_id: int) -> AttemptState | None:
     learner_assignment(session, user, assignment_id)
-    attempt = latest_attempt(session, user, assignment_id)
+    attempt = _latest_row(session, user, assignment_id)
     return _state(attempt, _replay(attempt)) if attempt else None
 
 
@@ -81,7 +94,7 @@ def start_attempt(session: Session, user: m.User, assignment_id: int, *, retry: 
                   now: datetime | None = None) -> AttemptState:
     """Resume the unfinished attempt, or begin one; a new one after an ending only when retries are allowed."""
     assignment, _ = learner_assignment(session, user, assignment_id)
-    attempt = latest_attempt(session, user, assignment_id)
+    attempt = _latest_row(session, user, assignment_id)
     if attempt is not None and (attempt.finished_at is None or not retry):
         return _state(attempt, _replay(attempt))
     if attempt is not None and not assignment.allow_retry:
@@ -130,3 +143,23 @@ def choose(session: Session, user: m.User, attempt_id: int, stage_id: str, choic
     last = walked.steps[-1]
     state = _state(attempt, walked)
     return ChoiceOutcome(last.feedback, last.points, walked.ratio, walked.finished, state.stage, state)
+
+
+def progress_counts(session: Session, assignment_id: int) -> tuple[int, int]:
+    """Cadres who started the case, and those who reached an ending (one query)."""
+    started, finished = session.execute(
+        select(func.count(func.distinct(m.Attempt.user_id)),
+               func.count(func.distinct(m.Attempt.user_id)).filter(m.Attempt.finished_at.is_not(None)))
+        .where(m.Attempt.assignment_id == assignment_id)).one()
+    return started, finished
+
+
+def export_rows(session: Session, assignment_id: int) -> Iterator[tuple[Any, ...]]:
+    """Every attempt of the assignment: who, which, points, when it ended; streamed."""
+    query = (select(m.User.username, m.User.display_name, m.Attempt.number, m.Attempt.points,
+                    m.Attempt.max_points, m.Attempt.finished_at)
+             .join(m.User, m.User.id == m.Attempt.user_id)
+             .where(m.Attempt.assignment_id == assignment_id).order_by(m.Attempt.user_id, m.Attempt.number)
+             .execution_options(yield_per=1000))
+    for username, name, number, points, max_points, finished in session.execute(query):
+        yield username, name, number, points, max_points, finished.isoformat() if finished else ""

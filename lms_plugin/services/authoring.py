@@ -25,7 +25,15 @@ from ..schemas.files import ContentError, FileError, load_document, locate, pars
 from ..store import models as m
 from . import audit, policy
 from .catalog import LoadedAttachment, LoadedScenario, _fingerprint
-from .content import Imported, add_scenario_version, course_data, latest_rubric_version, scenario_data
+from .content import (
+    AttachmentView,
+    Imported,
+    add_scenario_version,
+    attachment_view,
+    course_data,
+    latest_rubric_version,
+    scenario_data,
+)
 from .errors import N_, Invalid, NotFound
 
 FORM_NAME = "form"
@@ -132,19 +140,67 @@ def save_scenario(session: Session, user: m.User, raw: bytes, name: str,
     return done
 
 
-def scenario_versions(session: Session, slug: str) -> m.Scenario:
+@dataclass(frozen=True)
+class ScenarioHistory:
+    """A scenario as the editor opens it: its versions and the latest one's content."""
+    slug: str
+    course_slug: str
+    numbers: tuple[int, ...]        # every version, oldest first
+    latest: ScenarioData
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version of a scenario (the preview, a new assignment): its content and its place among the others."""
+    id: int
+    scenario_id: int
+    slug: str
+    number: int
+    course_id: int
+    numbers: tuple[int, ...]        # every version of the scenario, oldest first
+    data: ScenarioData
+
+
+def _scenario_row(session: Session, slug: str) -> m.Scenario:
     row = session.scalar(select(m.Scenario).where(m.Scenario.slug == slug))
     if row is None or not row.versions:
         raise NotFound("Không có tình huống '%(id)s'", id=slug)
     return row
 
 
-def scenario_version(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
-    versions = scenario_versions(session, slug).versions
+def _version_row(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
+    versions = _scenario_row(session, slug).versions
     chosen = versions[-1] if number is None else next((v for v in versions if v.number == number), None)
     if chosen is None:
         raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=slug, version=number)
     return chosen
+
+
+def scenario_versions(session: Session, slug: str) -> ScenarioHistory:
+    row = _scenario_row(session, slug)
+    return ScenarioHistory(row.slug, row.course.slug, tuple(v.number for v in row.versions),
+                           scenario_data(row.versions[-1]))
+
+
+def scenario_version(session: Session, slug: str, number: int | None = None) -> VersionView:
+    """The version ``number`` of a scenario, or its latest."""
+    chosen = _version_row(session, slug, number)
+    scenario = chosen.scenario
+    return VersionView(chosen.id, scenario.id, scenario.slug, chosen.number, scenario.course_id,
+                       tuple(v.number for v in scenario.versions), scenario_data(chosen))
+
+
+def attachments(session: Session, slug: str, number: int | None = None) -> list[AttachmentView]:
+    """The files of a version of a scenario (of its latest without ``number``), in their order."""
+    return [attachment_view(a) for a in _version_row(session, slug, number).attachments]
+
+
+def attachment(session: Session, slug: str, number: int, position: int) -> AttachmentView | None:
+    """One file of a version of a scenario; None when the version has no file at ``position``."""
+    version = _version_row(session, slug, number)
+    found = session.scalar(select(m.ScenarioAttachment).where(m.ScenarioAttachment.version_id == version.id,
+                                                               m.ScenarioAttachment.position == position))
+    return attachment_view(found) if found is not None else None
 
 
 # The web form: the file's fields as separate inputs, the structured parts as small YAML texts.
@@ -258,7 +314,7 @@ def save_form(session: Session, user: m.User, fields: ScenarioFields, *, existin
     if existing_slug is None:
         raw, stage_index = form_source(fields, 1)
     else:
-        latest = scenario_version(session, existing_slug)
+        latest = _version_row(session, existing_slug)
         fields.id = existing_slug          # assignments and files refer to the slug; it never changes
         base = scenario_data(latest)
         raw, stage_index = form_source(fields, base.version)

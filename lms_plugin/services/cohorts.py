@@ -9,12 +9,88 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from ..core.scenarios import Scenario as ScenarioData
 from ..store import models as m
-from . import audit, policy
+from . import accounts, audit, policy
 from .allocation import add_to_pool
 from .content import latest_rubric_version, scenario_data
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .limits import MAX_ID, bounded_text
+from .people import PERSON_COLUMNS, PersonView, person_from_columns
+
+# What hosts receive: views, never rows (tests/test_service_views.py). The row functions below (get_cohort,
+# create_cohort, group_named, add_member, assign_scenario, get_assignment) serve the other services.
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    cohort_id: int
+    name: str
+    commune: str = ""
+
+
+@dataclass(frozen=True)
+class CohortView:
+    id: int
+    name: str
+    course_id: int
+    course_title: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """An assignment with the names pages show beside it (its cohort, its scenario version)."""
+    id: int
+    cohort_id: int
+    cohort_name: str
+    scenario_id: int
+    scenario_slug: str
+    version_number: int
+    title: str                      # the scenario version's title
+    opens_at: datetime | None
+    closes_at: datetime | None
+    allow_retry: bool
+    late_policy: str
+    auto_submit_drafts: bool
+    appeal_days: int
+    grades_released_at: datetime | None
+
+
+def group_view(group: m.Group) -> GroupView:
+    return GroupView(group.id, group.cohort_id, group.name, group.commune)
+
+
+def cohort_view_of(cohort: m.Cohort) -> CohortView:
+    return CohortView(cohort.id, cohort.name, cohort.course_id, cohort.course.title, cohort.starts_at, cohort.ends_at)
+
+
+def _assignment_view(a: m.Assignment, cohort_name: str, scenario_id: int, slug: str, number: int,
+                     title: str) -> AssignmentView:
+    return AssignmentView(a.id, a.cohort_id, cohort_name, scenario_id, slug, number, title, a.opens_at, a.closes_at,
+                          bool(a.allow_retry), a.late_policy, bool(a.auto_submit_drafts), a.appeal_days,
+                          a.grades_released_at)
+
+
+def assignment_view_of(assignment: m.Assignment) -> AssignmentView:
+    """From a row whose cohort and scenario version are already loaded (else each is one more query)."""
+    version = assignment.scenario_version
+    return _assignment_view(assignment, assignment.cohort.name, version.scenario_id, version.scenario.slug,
+                            version.number, version.title)
+
+
+def assignment_views(session: Session, *where, order_by=(m.Assignment.id,)) -> list[AssignmentView]:
+    """Assignments with their cohort's name and their scenario version's number and title, in one query
+    (the scenario's text is not read)."""
+    rows = session.execute(
+        select(m.Assignment, m.Cohort.name, m.Scenario.id, m.Scenario.slug, m.ScenarioVersion.number,
+               m.ScenarioVersion.title)
+        .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
+        .join(m.ScenarioVersion, m.ScenarioVersion.id == m.Assignment.scenario_version_id)
+        .join(m.Scenario, m.Scenario.id == m.ScenarioVersion.scenario_id)
+        .where(*where).order_by(*order_by))
+    return [_assignment_view(*row) for row in rows]
 
 
 def _instant(field: str, moment: datetime) -> datetime:
@@ -49,6 +125,16 @@ def get_cohort(session: Session, name_or_id: str | int) -> m.Cohort:
     return cohort
 
 
+def cohort_view(session: Session, name_or_id: str | int) -> CohortView:
+    return cohort_view_of(get_cohort(session, name_or_id))
+
+
+def add_cohort(session: Session, name: str, course_slug: str, *, starts_at: datetime | None = None,
+               ends_at: datetime | None = None) -> CohortView:
+    """A new cohort of the course, for the organiser's page and the command line."""
+    return cohort_view_of(create_cohort(session, name, course_slug, starts_at=starts_at, ends_at=ends_at))
+
+
 def group_named(session: Session, cohort: m.Cohort, name: str, commune: str = "") -> m.Group:
     name, commune = bounded_text(name, "name", 200), bounded_text(commune or name[:120], "commune", 120)
     group = session.scalar(select(m.Group).where(m.Group.cohort_id == cohort.id, m.Group.name == name))
@@ -72,11 +158,28 @@ def add_member(session: Session, cohort: m.Cohort, user: m.User, group: m.Group 
     return member
 
 
-def cadres_of(session: Session, cohort_id: int) -> list[m.User]:
+def enrol(session: Session, cohort: str | int, username: str, group_name: str | None = None) -> None:
+    """Put the person in the cohort (by name or id) and, when named, in that group (created if new)."""
+    found = get_cohort(session, cohort)
+    group = group_named(session, found, group_name) if group_name else None
+    add_member(session, found, accounts.get_user(session, username), group)
+
+
+def _members(cohort_id: int):
+    return (select(*PERSON_COLUMNS).join(m.Membership, m.Membership.user_id == m.User.id)
+            .where(m.Membership.cohort_id == cohort_id))
+
+
+def cadres_of(session: Session, cohort_id: int) -> list[PersonView]:
     """The cohort's members, by name: whom a lecturer can give an extension."""
-    return list(session.scalars(select(m.User).join(m.Membership, m.Membership.user_id == m.User.id)
-                                .where(m.Membership.cohort_id == cohort_id)
-                                .order_by(m.User.display_name, m.User.username)))
+    return [person_from_columns(row) for row in session.execute(
+        _members(cohort_id).order_by(m.User.display_name, m.User.username))]
+
+
+def member_named(session: Session, cohort_id: int, username: str) -> PersonView | None:
+    """One member of the cohort by username (one indexed query, whatever the cohort's size)."""
+    row = session.execute(_members(cohort_id).where(m.User.username == username)).first()
+    return person_from_columns(row) if row is not None else None
 
 
 def membership(session: Session, user_id: int, cohort_id: int) -> m.Membership | None:
@@ -127,6 +230,23 @@ def assign_scenario(session: Session, cohort: m.Cohort, scenario_slug: str, *,
     return assignment
 
 
+def assign(session: Session, cohort: str | int, scenario_slug: str, *, opens_at: datetime | None = None,
+           closes_at: datetime | None = None, allow_retry: bool | None = None, version: int | None = None,
+           examiner_ids: Sequence[int] = ()) -> AssignmentView:
+    """Assign a scenario to the cohort (by name or id) with the examiners named by id: what hosts call."""
+    found = get_cohort(session, cohort)
+    examiners = []
+    for examiner_id in examiner_ids:
+        examiner = session.get(m.User, examiner_id)
+        if examiner is None:
+            raise Invalid("'%(name)s' không phải giám khảo", name=examiner_id)
+        examiners.append(examiner)
+    assignment = assign_scenario(session, found, scenario_slug, opens_at=opens_at, closes_at=closes_at,
+                                 allow_retry=allow_retry, version=version, examiners=examiners)
+    session.flush()
+    return assignment_view(session, assignment.id)
+
+
 def _already_assigned(slug: str, number: int, cohort: str, existing: int | None) -> Conflict:
     """A version is assigned to a cohort once: say so, and point to the assignment to edit instead."""
     return Conflict("Phiên bản %(version)s của tình huống '%(id)s' đã được giao cho lớp '%(cohort)s' "
@@ -156,7 +276,7 @@ class Window:
         return "open"
 
 
-def window(assignment: m.Assignment) -> Window:
+def window(assignment: m.Assignment | AssignmentView) -> Window:
     return Window(assignment.opens_at, assignment.closes_at)
 
 
@@ -165,6 +285,23 @@ def get_assignment(session: Session, assignment_id: int) -> m.Assignment:
     if assignment is None:
         raise NotFound("Không tìm thấy bài được giao")
     return assignment
+
+
+def assignment_view(session: Session, assignment_id: int) -> AssignmentView:
+    found = assignment_views(session, m.Assignment.id == assignment_id)
+    if not found:
+        raise NotFound("Không tìm thấy bài được giao")
+    return found[0]
+
+
+def assignment_scenario(session: Session, assignment_id: int) -> ScenarioData:
+    """The content of the scenario version the assignment uses."""
+    version = session.scalar(select(m.ScenarioVersion)
+                             .join(m.Assignment, m.Assignment.scenario_version_id == m.ScenarioVersion.id)
+                             .where(m.Assignment.id == assignment_id))
+    if version is None:
+        raise NotFound("Không tìm thấy bài được giao")
+    return scenario_data(version)
 
 
 def learner_assignment(session: Session, user: m.User, assignment_id: int) -> tuple[m.Assignment, m.Membership]:
@@ -258,7 +395,7 @@ def _checked(field: str, value):
 
 
 def update_assignment(session: Session, actor: m.User, assignment_id: int, *, now: datetime | None = None,
-                      **changes) -> m.Assignment:
+                      **changes) -> AssignmentView:
     """Change deadlines and rules; a closed assignment given a later deadline is audited as reopened."""
     _require_staff(actor)
     assignment = get_assignment(session, assignment_id)
@@ -280,12 +417,12 @@ def update_assignment(session: Session, actor: m.User, assignment_id: int, *, no
             diff[field] = {"before": _jsonable(before), "after": _jsonable(value)}
             setattr(assignment, field, value)
     if not diff:
-        return assignment
+        return assignment_view(session, assignment.id)
     reopened = was_closed and "closes_at" in diff and window(assignment).state(now) == "open"
     audit.record(session, actor.id, "assignment.reopen" if reopened else "assignment.update", "assignment",
                  assignment.id, **diff)
     session.flush()
-    return assignment
+    return assignment_view(session, assignment.id)
 
 
 @dataclass(frozen=True)

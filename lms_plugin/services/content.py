@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..core.courses import Course as CourseData
 from ..core.rubrics import Rubric as RubricData
@@ -123,7 +123,23 @@ def rubric_data(version: m.RubricVersion) -> RubricData:
     return _parse(version.source, version.sha256, "rubric")
 
 
-def attachment_table(attachment: m.ScenarioAttachment, max_rows: int | None = None) -> list[list[str]] | None:
+@dataclass(frozen=True)
+class AttachmentView:
+    """A file of a scenario version, with its bytes (hosts send it, or show a CSV as a table)."""
+    position: int
+    file: str
+    title: str
+    media_type: str
+    content: bytes
+
+
+def attachment_view(attachment: m.ScenarioAttachment) -> AttachmentView:
+    return AttachmentView(attachment.position, attachment.file, attachment.title, attachment.media_type,
+                          attachment.content)
+
+
+def attachment_table(attachment: m.ScenarioAttachment | AttachmentView,
+                     max_rows: int | None = None) -> list[list[str]] | None:
     """A CSV attachment as rows to show inline (header first); None when it is not a readable CSV or,
     with ``max_rows``, a longer one (hosts offer it as a download)."""
     if not (attachment.media_type in ("text/csv", "application/csv") or attachment.file.lower().endswith(".csv")):
@@ -149,6 +165,42 @@ def latest_scenario_versions(session: Session) -> list[m.ScenarioVersion]:
         .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id)
               & (newest.c.n == m.ScenarioVersion.number))
         .join(m.Scenario).order_by(m.ScenarioVersion.topic, m.Scenario.slug)))
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """The latest version of one scenario, as the catalogues list it."""
+    slug: str
+    number: int                     # the latest version's number
+    versions: int                   # how many versions the scenario has
+    topic: str
+    title: str
+    summary: str
+    course_id: int
+    course_slug: str
+
+
+def scenario_catalogue(session: Session) -> list[CatalogueEntry]:
+    """Every scenario's latest version by topic then id, with its course (two queries in all)."""
+    counts = dict(session.execute(select(m.ScenarioVersion.scenario_id, func.count())
+                                  .group_by(m.ScenarioVersion.scenario_id)).all())
+    newest = (select(m.ScenarioVersion.scenario_id, func.max(m.ScenarioVersion.number).label("n"))
+              .group_by(m.ScenarioVersion.scenario_id).subquery())
+    versions = session.scalars(
+        select(m.ScenarioVersion)
+        .join(newest, (newest.c.scenario_id == m.ScenarioVersion.scenario_id)
+              & (newest.c.n == m.ScenarioVersion.number))
+        .join(m.ScenarioVersion.scenario).join(m.Scenario.course)
+        .options(contains_eager(m.ScenarioVersion.scenario).contains_eager(m.Scenario.course))
+        .order_by(m.ScenarioVersion.topic, m.Scenario.slug))
+    return [CatalogueEntry(v.scenario.slug, v.number, counts.get(v.scenario_id, 1), v.topic, v.title,
+                           scenario_data(v).summary, v.scenario.course_id, v.scenario.course.slug)
+            for v in versions]
+
+
+def courses_of(session: Session, course_ids: list[int]) -> dict[int, CourseData]:
+    """The courses with these ids, as their course.yaml describes them."""
+    return {c.id: course_data(c) for c in session.scalars(select(m.Course).where(m.Course.id.in_(course_ids)))}
 
 
 def essay_rubric(assignment: m.Assignment) -> RubricData:

@@ -41,13 +41,20 @@ def start_session(session: Session, user: m.User, *, lifetime: timedelta, rememb
     return raw
 
 
-def session_for(session: Session, raw: str, now: datetime | None = None) -> m.UserSession | None:
+@dataclass(frozen=True)
+class BrowserSession:
+    """Who a live browser session signs in: ``user`` is the signed-in person's handle, passed back to services."""
+    user: m.User
+    remember: bool
+
+
+def session_for(session: Session, raw: str, now: datetime | None = None) -> BrowserSession | None:
     """The live session a cookie's key names (its ``.user`` is active), or None."""
     row = session.scalar(select(m.UserSession).options(joinedload(m.UserSession.user))
                          .where(m.UserSession.key_hash == _hash(raw)))
     if row is None or row.ended_at is not None or row.expires_at <= _now(now) or not row.user.active:
         return None
-    return row
+    return BrowserSession(row.user, bool(row.remember))
 
 
 def end_session(session: Session, raw: str, now: datetime | None = None) -> None:
@@ -94,11 +101,22 @@ def issue_token(session: Session, user: m.User, *, days: int, now: datetime | No
     return raw
 
 
-def token_for(session: Session, raw: str, now: datetime | None = None) -> m.ApiToken | None:
+@dataclass(frozen=True)
+class TokenSignIn:
+    """Who a live API token signs in (``user``: the signed-in person's handle), and whether its
+    ``last_used_at`` is due to be noted (``note_use``, after the request)."""
+    user: m.User
+    token_id: int
+    touch: bool
+
+
+def token_for(session: Session, raw: str, now: datetime | None = None) -> TokenSignIn | None:
     """The live token a header names (its ``.user`` is active), or None. Reads only."""
     token = session.scalar(select(m.ApiToken).options(joinedload(m.ApiToken.user))
                           .where(m.ApiToken.token_hash == _hash(raw), _live(_now(now))))
-    return token if token is not None and token.user.active else None
+    if token is None or not token.user.active:
+        return None
+    return TokenSignIn(token.user, token.id, needs_touch(token, now))
 
 
 def needs_touch(token: m.ApiToken, now: datetime | None = None) -> bool:

@@ -237,3 +237,34 @@ def report_grade(session: Session, user: m.User, assignment_id: int) -> grading.
         return grading.grade_for_author(session, user, essay.id)
     except Forbidden:           # submitted, not released yet: blind until then
         return None
+
+
+def thread_version(session: Session, user: m.User, assignment_id: int) -> str:
+    """Changes whenever the person's group thread or report would look different (live refresh)."""
+    _, group = _group_of(session, user, assignment_id, None)
+    posts, last_edit, last_hide = session.execute(
+        select(func.count(m.Post.id), func.max(m.Post.edited_at), func.max(m.Post.hidden_at))
+        .where(m.Post.assignment_id == assignment_id, m.Post.group_id == group)).one()
+    report = session.execute(select(m.GroupReport.revision, m.GroupReport.submitted_at).where(
+        m.GroupReport.assignment_id == assignment_id, m.GroupReport.group_id == group)).first()
+    return "|".join(str(x) for x in (group, posts, last_edit, last_hide, *(report or (0, None))))
+
+
+def progress_counts(session: Session, assignment_id: int) -> tuple[int, int, int]:
+    """Posts, groups that posted, group reports submitted (grouped queries)."""
+    posts, groups = session.execute(select(func.count(m.Post.id), func.count(func.distinct(m.Post.group_id)))
+                                    .where(m.Post.assignment_id == assignment_id)).one()
+    reports = session.scalar(select(func.count(m.GroupReport.id)).where(
+        m.GroupReport.assignment_id == assignment_id, m.GroupReport.submitted_at.is_not(None))) or 0
+    return posts, groups, reports
+
+
+def export_rows(session: Session, assignment_id: int):
+    """Every post of the assignment as text, thread by thread, streamed."""
+    query = (select(m.Group.name, m.User.username, m.User.display_name, m.Post.created_at, m.Post.parent_id,
+                    m.Post.body, m.Post.hidden_at)
+             .join(m.User, m.User.id == m.Post.author_id).join(m.Group, m.Group.id == m.Post.group_id)
+             .where(m.Post.assignment_id == assignment_id).order_by(m.Post.group_id, m.Post.id)
+             .execution_options(yield_per=1000))
+    for group, username, name, created, parent, body, hidden in session.execute(query):
+        yield group, username, name, created.isoformat(), parent or "", to_text(body), "x" if hidden else ""

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..core import essays as core
 from ..store import models as m
@@ -16,6 +16,7 @@ from .cohorts import get_assignment, learner_assignment, require_submission_open
 from .content import scenario_data
 from .errors import N_, Conflict, Invalid, NotFound
 from .limits import refuse_controls
+from .people import PersonView, person_view
 
 MAX_ESSAY_CHARS = 200_000   # ~30,000 words: ten times the longest essay a scenario asks for
 
@@ -25,6 +26,27 @@ class DraftView:
     body: str
     saved_at: datetime | None
     words: int
+
+
+@dataclass(frozen=True)
+class EssayView:
+    """A submission as stored (an essay, or a group report): what hosts read instead of the row."""
+    id: int
+    assignment_id: int
+    kind: str                       # essay | report
+    version: int
+    body: str
+    sha256: str
+    words: int
+    submitted_at: datetime
+    late: bool
+    auto_submitted: bool
+    author: PersonView | None = None    # only for a reader who may see who wrote it (never an examiner)
+
+
+def essay_view(essay: m.Essay, author: PersonView | None = None) -> EssayView:
+    return EssayView(essay.id, essay.assignment_id, essay.kind, essay.version, essay.body, essay.sha256,
+                     essay.words, essay.submitted_at, bool(essay.late), bool(essay.auto_submitted), author)
 
 
 @dataclass(frozen=True)
@@ -231,7 +253,8 @@ def unsubmitted_drafts(session: Session, actor: m.User, assignment_id: int) -> l
                              draft.saved_at) for draft, user in rows if has_content(draft.body)]
 
 
-def draft_for_staff(session: Session, actor: m.User, assignment_id: int, user_id: int) -> tuple[m.User, DraftView]:
+def draft_for_staff(session: Session, actor: m.User, assignment_id: int,
+                    user_id: int) -> tuple[PersonView, DraftView]:
     """A cadre's draft as last saved, read by a lecturer (read-only)."""
     policy.require(actor, "draft.read_others")
     get_assignment(session, assignment_id)
@@ -241,28 +264,71 @@ def draft_for_staff(session: Session, actor: m.User, assignment_id: int, user_id
         raise NotFound("Học viên này không có bản nháp")
     author = session.get(m.User, user_id)
     assert author is not None  # a draft's user_id is a foreign key
-    return author, DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
+    return person_view(author), DraftView(draft.body, draft.saved_at, core.count_words(draft.body))
 
 
-def latest_essay(session: Session, user: m.User, assignment_id: int) -> m.Essay | None:
-    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id,
+def _latest_row(session: Session, user_id: int, assignment_id: int) -> m.Essay | None:
+    return session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user_id,
                                                 m.Essay.kind == "essay")
                           .order_by(m.Essay.version.desc()).limit(1))
 
 
-def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[m.Essay, bool]:
-    """The essay and whether the reader may see who wrote it.
+def latest_essay(session: Session, user: m.User | PersonView, assignment_id: int) -> EssayView | None:
+    """The person's latest essay for the assignment (the caller has checked who may read it)."""
+    essay = _latest_row(session, user.id, assignment_id)
+    return essay_view(essay) if essay is not None else None
+
+
+def readable_essay(session: Session, user: m.User, essay_id: int) -> tuple[EssayView, bool]:
+    """The essay and whether the reader may see who wrote it (then it carries its ``author``).
 
     Its author and lecturers see everything; an examiner sees only essays
     given to them to mark, and never the author's identity (blind marking).
     """
-    essay = session.get(m.Essay, essay_id)
+    essay = session.get(m.Essay, essay_id, options=[joinedload(m.Essay.author)])
     if essay is None:
         raise NotFound("Không tìm thấy bài thu hoạch")
     policy.require(user, "essay.read", essay)
-    return essay, policy.allowed(user, "essay.read_author", essay)
+    named = policy.allowed(user, "essay.read_author", essay)
+    return essay_view(essay, person_view(essay.author) if named else None), named
 
 
-def receipt_of(essay: m.Essay, warnings: tuple[str, ...] = ()) -> Receipt:
+def receipt_of(essay: m.Essay | EssayView, warnings: tuple[str, ...] = ()) -> Receipt:
     return Receipt(essay.id, essay.assignment_id, essay.version, essay.submitted_at, essay.sha256, essay.words,
                    bool(essay.late), bool(essay.auto_submitted), warnings)
+
+
+def released_mark(session: Session, user: m.User, assignment_id: int) -> float | None:
+    """The final mark of the person's latest essay once it is released to them (blind both ways)."""
+    learner_assignment(session, user, assignment_id)
+    essay = _latest_row(session, user.id, assignment_id)
+    if essay is None:
+        return None
+    result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
+    if result is None or result.status != "final" or result.released_at is None:
+        return None
+    return result.final
+
+
+def latest_receipt(session: Session, user: m.User, assignment_id: int) -> Receipt | None:
+    essay = _latest_row(session, user.id, assignment_id)
+    return receipt_of(essay) if essay is not None else None
+
+
+def progress_counts(session: Session, assignment_id: int) -> tuple[int, int]:
+    """Cadres with a draft, cadres who submitted (grouped queries)."""
+    drafts = session.scalar(select(func.count(m.EssayDraft.id)).where(m.EssayDraft.assignment_id == assignment_id))
+    submitted = session.scalar(select(func.count(func.distinct(m.Essay.user_id))).where(
+        m.Essay.assignment_id == assignment_id, m.Essay.kind == "essay"))
+    return drafts or 0, submitted or 0
+
+
+def export_rows(session: Session, assignment_id: int):
+    """Every submission's receipt (never the text: the essays ZIP has it), streamed."""
+    query = (select(m.User.username, m.User.display_name, m.Essay.version, m.Essay.submitted_at, m.Essay.words,
+                    m.Essay.sha256, m.Essay.late)
+             .join(m.User, m.User.id == m.Essay.user_id)
+             .where(m.Essay.assignment_id == assignment_id, m.Essay.kind == "essay")
+             .order_by(m.Essay.user_id, m.Essay.version).execution_options(yield_per=1000))
+    for username, name, version, submitted, words, digest_, late in session.execute(query):
+        yield username, name, version, submitted.isoformat(), words, digest_, "x" if late else ""

@@ -17,7 +17,7 @@ from ..core.grading import DEFAULT_THRESHOLD
 from ..core.rubrics import Rubric, RubricError
 from ..store import models as m
 from . import allocation, appeals, audit, policy, release as releases
-from .content import essay_rubric, rubric_for, scenario_data  # noqa: F401  (hosts call grading.rubric_for)
+from .content import essay_rubric, rubric_for, scenario_data  # noqa: F401  (other services import them from here)
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -90,11 +90,40 @@ def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
     return items
 
 
-def my_grade(session: Session, examiner: m.User, essay_id: int) -> m.Grade:
+@dataclass(frozen=True)
+class GradeView:
+    """One examiner's marking of one round, as they see it on the marking page."""
+    id: int
+    essay_id: int
+    round: int
+    scores: dict[str, Any]          # criterion id -> points
+    comments: dict[str, Any]        # criterion id -> text
+    comment: str
+    total: float | None
+    finalised_at: datetime | None
+
+
+def my_grade_row(session: Session, examiner: m.User, essay_id: int) -> m.Grade:
+    """The examiner's grade row of the essay, for the services that change it (hosts call ``my_grade``)."""
     grade = session.scalar(select(m.Grade).where(m.Grade.essay_id == essay_id, m.Grade.examiner_id == examiner.id))
     if grade is None:
         raise NotFound("Bài này không nằm trong danh sách chấm của bạn")
     return grade
+
+
+def my_grade(session: Session, examiner: m.User, essay_id: int) -> GradeView:
+    """The round of the essay given to this examiner (NotFound when none is: not one of theirs)."""
+    grade = my_grade_row(session, examiner, essay_id)
+    return GradeView(grade.id, grade.essay_id, grade.round, dict(grade.scores or {}), dict(grade.comments or {}),
+                     grade.comment or "", grade.total, grade.finalised_at)
+
+
+def rubric_of(session: Session, essay_id: int) -> Rubric:
+    """The rubric a submission is marked with (an essay's, or its group report's)."""
+    essay = session.get(m.Essay, essay_id)
+    if essay is None:
+        raise NotFound("Không tìm thấy bài thu hoạch")
+    return rubric_for(essay)
 
 
 def _refused(exc: RubricError, rubric: Rubric) -> Invalid:
@@ -120,7 +149,7 @@ def grade_essay(session: Session, examiner: m.User, essay_id: int, scores: dict[
                 comments: dict[str, str] | None = None, comment: str = "", final: bool = False, *,
                 threshold: float = DEFAULT_THRESHOLD, now: datetime | None = None) -> GradeOutcome:
     now = now or datetime.now(timezone.utc)
-    grade = my_grade(session, examiner, essay_id)
+    grade = my_grade_row(session, examiner, essay_id)
     if grade.finalised_at is not None:
         raise Conflict("Bạn đã chốt điểm bài này; không thể thay đổi")
     rubric = rubric_for(grade.essay)

@@ -1,7 +1,8 @@
 """Background work, declared by services and run once their transaction has committed.
 
 A service calls ``defer(session, "similarity.check_essay", essay_id=7)``; when
-the adapter commits, the work is handed to the configured runner:
+the adapter commits, the work is handed to the runner the settings name
+(``CASELAB_JOBS``, read through services/runtime.py):
 
 - ``inline`` (default): run right after the commit, in the same process;
 - ``thread``: run in a small thread pool, so the request returns first;
@@ -12,8 +13,8 @@ A rolled-back transaction runs nothing. Tasks open their own session.
 
 A job carries ids only (``essay_id=7``), never a secret: a Celery message can be
 read by anyone who reaches the broker. A worker opens the database its own
-settings name (``CASELAB_DATABASE_URL``, or ``configure(database_url=...)``) and
-refuses a message carrying anything but whole-number ids.
+settings name (``CASELAB_DATABASE_URL``) and refuses a message carrying anything
+but whole-number ids.
 
 This module knows no task: a service declares its own with ``@task`` when it is imported,
 so jobs never imports the services that import it.
@@ -21,7 +22,6 @@ so jobs never imports the services that import it.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -30,11 +30,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..store import db
+from . import runtime
 
 log = logging.getLogger(__name__)
 _PENDING = "caselab.jobs"
 _TASKS: dict[str, Callable[..., Any]] = {}
-_config: dict[str, Any] = {"mode": os.environ.get("CASELAB_JOBS", "inline")}
 _pool: ThreadPoolExecutor | None = None
 _celery_apps: dict[str, Any] = {}       # one Celery application per broker URL
 
@@ -45,13 +45,6 @@ def task(name: str):
         _TASKS[name] = fn
         return fn
     return register
-
-
-def configure(mode: str = "inline", broker_url: str | None = None, database_url: str | None = None) -> None:
-    """``database_url``: the database a worker of this process opens (default: CASELAB_DATABASE_URL)."""
-    if mode not in ("inline", "thread", "celery"):
-        raise ValueError(f"unknown jobs mode {mode!r}")
-    _config.update(mode=mode, broker_url=broker_url, database_url=database_url)
 
 
 def _ids_only(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +75,7 @@ def _forget(session: Session) -> None:
 
 def submit(name: str, kwargs: dict[str, Any], engine=None) -> None:
     """Hand a job to the runner; in this process (inline, thread) it uses ``engine``, the committing one."""
-    mode = _config["mode"]
+    mode = runtime.settings().jobs
     if mode == "celery":
         celery_app().send_task(f"caselab.{name}", kwargs=kwargs)
     elif mode == "thread":
@@ -99,7 +92,7 @@ def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
     or the worker loaded it)."""
     fn = _TASKS[name]
     own_engine = engine is None
-    engine = engine or db.make_engine(_config.get("database_url"))
+    engine = engine or runtime.make_engine()
     factory = sessionmaker(engine, expire_on_commit=False)
     try:
         with db.unit_of_work(factory) as session:
@@ -113,8 +106,9 @@ def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
 
 
 def celery_app():
-    """The Celery application; tasks are the ones registered so far, named ``caselab.<name>``."""
-    broker = _config.get("broker_url") or os.environ.get("CASELAB_BROKER_URL", "redis://127.0.0.1:6379/0")
+    """The Celery application on the settings' broker; tasks are the ones registered so far, named
+    ``caselab.<name>``."""
+    broker = runtime.settings().broker_url
     if broker not in _celery_apps:
         from celery import Celery
         app = Celery("caselab", broker=broker, backend=broker, set_as_current=False)

@@ -23,10 +23,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.rubrics import Rubric as RubricData
 from ..core.scenarios import Scenario as ScenarioData
 from ..store import models as m
 from . import accounts, cohorts, policy
-from .content import latest_scenario_versions, scenario_data
+from .cohorts import AssignmentView, GroupView, assignment_view_of, group_view
+from .content import (
+    AttachmentView,
+    attachment_view,
+    essay_rubric as _essay_rubric,
+    latest_scenario_versions,
+    scenario_data,
+)
 from .errors import NotFound
 
 DEFAULT_GROUP = "Nhóm chung"
@@ -35,14 +43,15 @@ MAX_COHORT_NAME = 200
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an LMS learner works on one scenario."""
+    """Where an LMS learner works on one scenario. ``user`` is the signed-in learner's handle: the blocks pass
+    it back to services as the actor."""
     user: m.User
-    assignment: m.Assignment
+    assignment: AssignmentView
     scenario: ScenarioData
-    group: m.Group
+    group: GroupView
 
 
-def scenario_version(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
+def _version_row(session: Session, slug: str, number: int | None = None) -> m.ScenarioVersion:
     """The version ``number`` of a scenario, or its latest."""
     scenario = session.scalar(select(m.Scenario).where(m.Scenario.slug == (slug or "")))
     if scenario is None or not scenario.versions:
@@ -53,6 +62,11 @@ def scenario_version(session: Session, slug: str, number: int | None = None) -> 
     if chosen is None:
         raise NotFound("Tình huống '%(id)s' không có phiên bản %(version)s", id=slug, version=number)
     return chosen
+
+
+def scenario(session: Session, slug: str, number: int | None = None) -> ScenarioData:
+    """The content of version ``number`` of a scenario, or of its latest."""
+    return scenario_data(_version_row(session, slug, number))
 
 
 def scenario_choices(session: Session) -> list[dict[str, Any]]:
@@ -94,7 +108,7 @@ def course_run_assignment(session: Session, cohort: m.Cohort, slug: str, number:
 def place_learner(session: Session, *, external_id: str, display_name: str, lms_course_id: str, slug: str,
                   version: int | None = None, team: str | None = None, examiners: Sequence[str] = ()) -> Placement:
     """The learner, their assignment of the scenario and their group, created on first use."""
-    chosen = scenario_version(session, slug, version)
+    chosen = _version_row(session, slug, version)
     user = accounts.learner_for_external_id(session, external_id, display_name)
     cohort = course_run_cohort(session, lms_course_id, chosen.scenario.course)
     assignment = course_run_assignment(session, cohort, slug, version, examiners)
@@ -106,31 +120,57 @@ def place_learner(session: Session, *, external_id: str, display_name: str, lms_
         group = cohorts.group_named(session, cohort, DEFAULT_GROUP)
     if member is None or member.group_id != group.id:
         cohorts.add_member(session, cohort, user, group)
-    return Placement(user, assignment, scenario_data(assignment.scenario_version), group)
+    return Placement(user, assignment_view_of(assignment), scenario_data(assignment.scenario_version),
+                     group_view(group))
 
 
-def essay_result(session: Session, essay: m.Essay | None) -> m.EssayResult | None:
+def attachments(session: Session, assignment_id: int) -> list[AttachmentView]:
+    """The files of the scenario version the assignment uses, in their order."""
+    assignment = cohorts.get_assignment(session, assignment_id)
+    return [attachment_view(a) for a in assignment.scenario_version.attachments]
+
+
+def essay_rubric(session: Session, assignment_id: int) -> RubricData:
+    """The rubric the assignment's essays are marked with."""
+    return _essay_rubric(cohorts.get_assignment(session, assignment_id))
+
+
+def _essay_result(session: Session, essay: m.Essay | None) -> m.EssayResult | None:
     if essay is None:
         return None
     return session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
 
 
-def grade_to_publish(session: Session, essay: m.Essay | None) -> m.EssayResult | None:
-    """The essay's final mark when it is due to reach the LMS: final, released to its author, not yet sent.
+@dataclass(frozen=True)
+class GradeToPublish:
+    essay_id: int
+    final: float
+    scale: float                    # the essay rubric's scale: the LMS receives final / scale of its own maximum
+
+
+def grade_to_publish(session: Session, user: m.User, assignment_id: int) -> GradeToPublish | None:
+    """The final mark of the learner's latest essay when it is due to reach the LMS: final, released to its
+    author, not yet sent.
 
     Blind both ways: an LMS gradebook shows marks to the learner, so nothing goes there before the release;
     a corrected or appealed mark clears ``published_at`` and is sent again.
     """
-    result = essay_result(session, essay)
+    essay = session.scalar(select(m.Essay).where(m.Essay.assignment_id == assignment_id, m.Essay.user_id == user.id,
+                                                 m.Essay.kind == "essay").order_by(m.Essay.version.desc()).limit(1))
+    result = _essay_result(session, essay)
     if result is None or result.status != "final" or result.final is None or result.published_at is not None:
         return None
     if result.released_at is None:
         return None
-    return result
+    assert essay is not None  # a result belongs to an essay
+    return GradeToPublish(essay.id, result.final, _essay_rubric(essay.assignment).scale)
 
 
-def mark_published(result: m.EssayResult, now: datetime | None = None) -> None:
-    result.published_at = now or datetime.now(timezone.utc)
+def mark_published(session: Session, essay_id: int, now: datetime | None = None) -> None:
+    """The essay's final mark has reached the LMS."""
+    result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay_id))
+    if result is not None:
+        result.published_at = now or datetime.now(timezone.utc)
 
 
 def submissions_overview(session: Session, assignment_id: int) -> list[dict[str, Any]]:
@@ -142,7 +182,7 @@ def submissions_overview(session: Session, assignment_id: int) -> list[dict[str,
         latest.setdefault(essay.user_id, essay)
     rows = []
     for essay in sorted(latest.values(), key=lambda e: e.submitted_at):
-        result = essay_result(session, essay)
+        result = _essay_result(session, essay)
         report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id))
         sources = sorted(report.sources or [], key=lambda s: -(s.get("share") or 0))[:3] if report else []
         rows.append({"essay_id": essay.id, "learner": essay.author.display_name, "version": essay.version,

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 from ..core.grading import DEFAULT_THRESHOLD
 from ..store import models as m
 from .errors import Invalid
-from .grading import GradeOutcome, grade_essay, my_grade
+from .grading import GradeOutcome, grade_essay, my_grade_row
 
 
 def finalise_saved(session: Session, examiner: m.User, essay_id: int, *,
                    threshold: float = DEFAULT_THRESHOLD) -> GradeOutcome:
     """Lock the marks the examiner saved and confirmed, exactly as saved."""
-    grade = my_grade(session, examiner, essay_id)
+    grade = my_grade_row(session, examiner, essay_id)
     if grade.total is None:
         raise Invalid("Hãy lưu điểm trước khi chốt")
     return grade_essay(session, examiner, essay_id, dict(grade.scores), dict(grade.comments), grade.comment,

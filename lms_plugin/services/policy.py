@@ -118,6 +118,8 @@ RULES: dict[str, Rule] = {
     # assignments, discussion, scenarios
     "assignment.read": Rule(STAFF, NotFound, N_("Không tìm thấy bài được giao"), (cohort_member,)),
     "assignment.manage": Rule(STAFF, Forbidden, N_("Chỉ giảng viên được sửa bài được giao")),
+    "unit.play": Rule(STAFF, NotFound, N_("Không tìm thấy bài được giao"), (cohort_member,)),
+    "unit.manage": Rule(STAFF, Forbidden, N_("Chỉ giảng viên được điều hành phần học này")),
     "attempt.play": Rule((), NotFound, N_("Không tìm thấy lượt làm bài"), (attempt_owner,)),
     "discussion.read_any": Rule(STAFF, Forbidden, N_("Chỉ giảng viên được điều hành thảo luận")),
     "post.write": Rule(LEARNERS, Forbidden, N_("Giảng viên điều hành thảo luận; chỉ thành viên nhóm được đăng bài")),

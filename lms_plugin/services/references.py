@@ -4,7 +4,10 @@ Rows are only ever added: a similarity report may point at a text, so none is de
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import models as m
@@ -20,13 +23,27 @@ def _require_lecturer(user: m.User) -> None:
     policy.require(user, "reference.manage")
 
 
-def list_references(session: Session, user: m.User, course_id: int) -> list[m.ReferenceText]:
+@dataclass(frozen=True)
+class ReferenceView:
+    """A reference text as the list shows it: its length, not its body (up to 2,000,000 characters)."""
+    id: int
+    title: str
+    kind: str
+    length: int                     # characters
+    created_at: datetime
+
+
+def list_references(session: Session, user: m.User, course_id: int) -> list[ReferenceView]:
     _require_lecturer(user)
-    return list(session.scalars(select(m.ReferenceText).where(m.ReferenceText.course_id == course_id)
-                                .order_by(m.ReferenceText.created_at.desc(), m.ReferenceText.id.desc())))
+    rows = session.execute(select(m.ReferenceText.id, m.ReferenceText.title, m.ReferenceText.kind,
+                                  func.length(m.ReferenceText.body), m.ReferenceText.created_at)
+                           .where(m.ReferenceText.course_id == course_id)
+                           .order_by(m.ReferenceText.created_at.desc(), m.ReferenceText.id.desc()))
+    return [ReferenceView(*row) for row in rows]
 
 
-def add_reference(session: Session, user: m.User, course_id: int, title: str, kind: str, body: str) -> m.ReferenceText:
+def add_reference(session: Session, user: m.User, course_id: int, title: str, kind: str,
+                  body: str) -> ReferenceView:
     _require_lecturer(user)
     if session.get(m.Course, course_id) is None:
         raise NotFound("Không có khóa học này")
@@ -47,7 +64,7 @@ def add_reference(session: Session, user: m.User, course_id: int, title: str, ki
     session.add(text)
     session.flush()
     audit.record(session, user.id, "reference.add", "reference_text", text.id, kind=kind)
-    return text
+    return ReferenceView(text.id, text.title, text.kind, len(text.body), text.created_at)
 
 
 def decode_upload(raw: bytes) -> str:

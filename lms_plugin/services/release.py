@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..core.grading import round_to_step
 from ..store import models as m
 from . import audit, notifications, policy
-from .allocation import _is_latest, stage_counts
+from .allocation import ResultView, _is_latest, result_view, stage_counts
 from .cohorts import get_assignment
 from .content import rubric_for, scenario_data
 from .errors import Conflict, Invalid, NotFound
@@ -114,7 +114,7 @@ def release(session: Session, actor: m.User, assignment_id: int, *, expected: in
 
 
 def correct(session: Session, actor: m.User, essay_id: int, final: float, reason: str, *,
-            now: datetime | None = None) -> m.EssayResult:
+            now: datetime | None = None) -> ResultView:
     """The chief examiner sets a final mark by hand (a released one too), with a reason for the record."""
     policy.require(actor, "release")
     reason = (reason or "").strip()
@@ -144,4 +144,4 @@ def correct(session: Session, actor: m.User, essay_id: int, final: float, reason
                              link=f"/cadre/essays/{essay.id}/grade",
                              dedupe_key=f"corrected:{essay.id}:{now.isoformat()}")
     session.flush()
-    return result
+    return result_view(result)

@@ -4,29 +4,70 @@ Adapters never import the store or SQLAlchemy (tests/test_import_rules.py): they
 the database, begin and end units of work, and tell a busy database from a broken one
 through this module. The engine rules themselves (SQLite in WAL mode, the PostgreSQL
 URL) stay in store/db.py.
+
+It also holds the process's settings (lms_plugin/settings.py): a host that starts (the web app, the
+command) builds them once and calls ``configure``; services and jobs read ``settings()``. A process nobody
+configured (a Celery worker, an LMS serving the blocks) reads them from its environment when first asked.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..store.db import database_url, downgrade, make_engine, session_factory, unit_of_work, upgrade
+from ..settings import Settings, environment_of
+from ..store import db
+from ..store.db import downgrade, session_factory, unit_of_work, upgrade
 
 __all__ = ["Engine", "Session", "SessionFactory", "OperationalError", "SQLAlchemyError", "database_url",
            "downgrade", "make_engine", "session_factory", "unit_of_work", "upgrade", "has_tables", "is_busy",
-           "ping", "retrying_unit_of_work", "shared_sessions", "forget_shared_sessions", "impatient_session"]
+           "ping", "retrying_unit_of_work", "shared_sessions", "forget_shared_sessions", "impatient_session",
+           "configure", "settings"]
 
 SessionFactory = sessionmaker[Session]
 T = TypeVar("T")
 
 _shared: dict[str, SessionFactory] = {}
 _shared_lock = threading.Lock()
+_configured: Settings | None = None
+_from_environment: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
+def configure(given: Settings | None) -> None:
+    """The settings of this process from now on: a host calls it once, with the Settings it built at start-up.
+    ``None`` goes back to reading the environment (a test ends with it)."""
+    global _configured
+    _configured = given
+
+
+def settings() -> Settings:
+    """The process's settings: the configured ones, else ``Settings.load()`` from the environment, read when
+    first asked and again only when the ``CASELAB_*`` variables changed. A bad value raises SettingsError."""
+    global _from_environment
+    if _configured is not None:
+        return _configured
+    seen = environment_of()
+    cached = _from_environment
+    if cached is None or cached[0] != seen:
+        cached = _from_environment = (seen, Settings.load(environ=dict(seen)))
+    return cached[1]
+
+
+def database_url(url: str | None = None) -> str:
+    """``url``, else the one the settings name; ``postgresql://`` read with psycopg 3."""
+    return db.database_url(url or settings().database_url)
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine on ``url`` (default: the settings' database) with the settings' SQLite busy wait."""
+    current = settings()
+    kwargs.setdefault("sqlite_busy_ms", current.sqlite_busy_ms)
+    return db.make_engine(url or current.database_url, **kwargs)
 
 
 def has_tables(engine: Engine) -> bool:

@@ -6,8 +6,8 @@ examiner to passages worth reading; it is not a verdict.
 """
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
-from . import jobs, policy, similarity_index
+from . import jobs, policy, runtime, similarity_index, similarity_sources
 from .content import scenario_data
-from .errors import NotFound
+from .errors import N_, NotFound
+from .similarity_sources import ESSAY, EXCLUDE, REFERENCE, Candidate, Document, Scope, Source
 
 CHECK = "similarity.check_essay"
 
@@ -74,42 +75,89 @@ class Sources:
     titles: dict[str, str]       # reference key -> title; essays are shown as "Bài thu hoạch #id"
 
 
-def _course_texts(session: Session, course_id: int) -> tuple[list, list, dict]:
-    references: list[tuple[str, str]] = []
-    exclude: list[tuple[str, str]] = []
+# ---- the built-in sources (registered by services/builtin_plugins.py like any plugin's) -----------------------
+
+class CourseEssays(Source):
+    """The newest version of every essay of the course; an essay's check leaves out its author's others."""
+    name = similarity_sources.ESSAYS
+    title = N_("bài của học viên khác")
+
+    def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
+        essay = scope.essay
+        if essay is None:
+            for row in latest_essays(session, scope.course_id):
+                yield Candidate(row.id, row.body, ESSAY)
+            return
+        for row in latest_essays(session, scope.course_id, scope.after_id):
+            if row.user_id != essay.user_id:
+                yield Candidate(row.id, row.body, ESSAY)
+        yield Candidate(essay.id, essay.body, ESSAY)      # the essay itself is fitted with the others
+
+    def document(self, session: Session, ident: int) -> Document | None:
+        row = session.get(m.Essay, ident)
+        return None if row is None else Document(row.body, guarded=row)
+
+
+class ReferenceTexts(Source):
+    """The lecturer's texts of the course and those of every course: sources, or passages never to count."""
+    name = "ref"
+    title = N_("văn bản tham chiếu")
+
+    def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
+        for ref in session.scalars(select(m.ReferenceText).where(
+                (m.ReferenceText.course_id == scope.course_id) | m.ReferenceText.course_id.is_(None))):
+            yield Candidate(ref.id, ref.body, REFERENCE if ref.kind == "reference" else EXCLUDE, ref.title)
+
+    def document(self, session: Session, ident: int) -> Document | None:
+        row = session.get(m.ReferenceText, ident)
+        return None if row is None else Document(row.body, guarded=row)
+
+
+class ScenarioText(Source):
+    """The scenario's own words: cadres quote it, so it never counts (every scenario of the course for the index)."""
+    name = "scenario"
+    title = N_("Tình huống")
+
+    def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
+        if scope.essay is not None:
+            assignment = scope.essay.assignment
+            yield Candidate(assignment.scenario_version_id, scenario_text(assignment), EXCLUDE)
+            return
+        assignments = session.scalars(select(m.Assignment).join(m.Cohort).where(m.Cohort.course_id == scope.course_id))
+        versions = {a.scenario_version_id: a for a in assignments}
+        for version_id, assignment in versions.items():
+            yield Candidate(version_id, scenario_text(assignment), EXCLUDE)
+
+
+def _gather(session: Session, scope: Scope) -> Sources:
+    """Every registered source's candidates, keyed "<source>-<id>" as reports and the course index name them."""
+    roles: dict[str, list[tuple[str, str]]] = {ESSAY: [], REFERENCE: [], EXCLUDE: []}
     titles: dict[str, str] = {}
-    for ref in session.scalars(select(m.ReferenceText).where(
-            (m.ReferenceText.course_id == course_id) | m.ReferenceText.course_id.is_(None))):
-        key = f"ref-{ref.id}"
-        (references if ref.kind == "reference" else exclude).append((key, ref.body))
-        titles[key] = ref.title
-    return references, exclude, titles
+    for source in similarity_sources.sources().values():
+        for candidate in source.candidates(session, scope):
+            similarity_sources.checked(source, candidate)
+            key = f"{source.name}-{candidate.id}"
+            roles[candidate.role].append((key, candidate.text))
+            if candidate.title:
+                titles[key] = candidate.title
+    return Sources(roles[ESSAY], roles[REFERENCE], roles[EXCLUDE], titles)
 
 
 def gather_sources(session: Session, essay: m.Essay, after_id: int | None = None) -> Sources:
     """What one essay is compared with: the course's essays by others (with ``after_id``, only the newer
-    ones), its references; its scenario never counts."""
-    course_id = essay.assignment.cohort.course_id
-    essays = [e for e in latest_essays(session, course_id, after_id) if e.user_id != essay.user_id]
-    references, exclude, titles = _course_texts(session, course_id)
-    exclude.append(("scenario", scenario_text(essay.assignment)))
-    return Sources([(f"essay-{e.id}", e.body) for e in essays + [essay]], references, exclude, titles)
+    ones), its references and every plugged-in source's texts; its scenario never counts."""
+    return _gather(session, Scope(essay.assignment.cohort.course_id, essay, after_id))
 
 
 def course_sources(session: Session, course_id: int) -> Sources:
     """Everything of a course for its persisted index; every scenario assigned in it is excluded."""
-    references, exclude, titles = _course_texts(session, course_id)
-    assignments = session.scalars(select(m.Assignment).join(m.Cohort).where(m.Cohort.course_id == course_id))
-    versions = {a.scenario_version_id: a for a in assignments}
-    exclude += [(f"scenario-{vid}", scenario_text(a)) for vid, a in versions.items()]
-    essays = latest_essays(session, course_id)
-    return Sources([(f"essay-{e.id}", e.body) for e in essays], references, exclude, titles)
+    return _gather(session, Scope(course_id))
 
 
 def detector(**params: Any) -> ReuseDetector:
     """The engine with the product's settings; a cohort check runs in one process.
     CASELAB_SIMILARITY_BOILERPLATE_SHARE: text in more than this share of a course's essays never counts."""
-    share = float(os.environ.get("CASELAB_SIMILARITY_BOILERPLATE_SHARE") or 0.1)
+    share = runtime.settings().similarity_boilerplate_share
     return ReuseDetector(**{"n_jobs": 1, "boilerplate_share": share, **params})
 
 
@@ -125,10 +173,10 @@ def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[st
     shares = {s.source: s.share for s in result.sources}
     entries = []
     for match in sorted(result.matches, key=lambda mt: -shares.get(mt.b, mt.score)):
-        key = str(match.b)              # the service names its documents "essay-<id>" and "ref-<id>"
-        kind, number = key.split("-", 1)
+        key = str(match.b)              # documents are named "<source>-<id>" (_gather)
+        source, number = key.split("-", 1)
         entries.append({
-            "kind": "essay" if kind == "essay" else "reference", "id": int(number),
+            "kind": "essay" if match.b_kind == "essay" else "reference", "id": int(number), "source": source,
             "title": titles.get(key, f"Bài thu hoạch #{number}"),
             "share": round(shares.get(match.b, match.score), 4),
             "score": round(match.score, 4), "paraphrase": round(match.paraphrase, 4),
@@ -248,15 +296,23 @@ def report_for(session: Session, user: m.User, essay_id: int) -> ReportView:
     if report is None:
         raise NotFound("Chưa có báo cáo trùng lặp cho bài này")
     sources = []
+    registered = similarity_sources.sources()
     for entry in report.sources or []:
-        row: m.Essay | m.ReferenceText | None = (session.get(m.Essay, entry["id"]) if entry["kind"] == "essay"
-                                                else session.get(m.ReferenceText, entry["id"]))
-        text = row.body if row is not None else ""
-        full = row is None or policy.allowed(user, "similarity.source_text", policy.SourceOf(essay, row))
+        found = _document(session, registered, entry)
+        text = found.text if found is not None else ""
+        full = found is None or found.guarded is None or policy.allowed(
+            user, "similarity.source_text", policy.SourceOf(essay, found.guarded))
         sources.append({**entry, "text": text if full else None, "length": len(text),
                         "excerpts": excerpts(text, [(p[2], p[3]) for p in entry.get("passages") or []])})
     return ReportView(essay_id, report.status, report.score, report.paraphrase, sources, essay.body,
                       report.finished_at)
+
+
+def _document(session: Session, registered: dict[str, Source], entry: dict[str, Any]) -> Document | None:
+    """The text a stored report entry points at; reports written before sources were named say only the kind."""
+    name = entry.get("source") or (similarity_sources.ESSAYS if entry.get("kind") == "essay" else ReferenceTexts.name)
+    source = registered.get(name)
+    return source.document(session, entry["id"]) if source is not None else None
 
 
 @dataclass(frozen=True)

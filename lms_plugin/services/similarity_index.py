@@ -1,7 +1,7 @@
 """A course's fitted similarity index on disk, so a check need not refit the whole course.
 
 Small courses are checked by fitting every source each time (fast enough).
-Once a course has ``INDEX_AT`` essays, a job fits all of them once and saves
+Once a course has CASELAB_SIMILARITY_INDEX_AT essays, a job fits all of them once and saves
 the index under ``CASELAB_INDEX_DIR`` (a folder every worker can read, e.g. a
 shared volume). A check then queries that index and fits only the essays
 submitted since it was built; the index is rebuilt when that delta grows.
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from ..core.similarity import Match, QueryResult, ReuseDetector, SourceShare
 from ..core.text import tokenize
 from ..store import models as m
+from . import runtime
 
 REBUILD = "similarity.rebuild_index"
-INDEX_AT = int(os.environ.get("CASELAB_SIMILARITY_INDEX_AT", "2000"))   # essays in a course
 REBUILD_AFTER = 0.1        # share of new essays since the build that calls for a fresh index
 
 _loaded: dict[Path, tuple[float, CourseIndex]] = {}
@@ -37,7 +37,7 @@ class CourseIndex:
 
 
 def index_dir() -> Path:
-    return Path(os.environ.get("CASELAB_INDEX_DIR") or Path.cwd() / "instance" / "similarity")
+    return Path.cwd() / runtime.settings().index_dir    # a relative folder is in the working folder
 
 
 def _meta_path(course_id: int) -> Path:
@@ -82,7 +82,7 @@ def save(course_id: int, fitted: ReuseDetector, essay_keys: list[str]) -> dict:
 
 def needs_rebuild(index: CourseIndex | None, essays_now: int) -> bool:
     if index is None:
-        return essays_now >= INDEX_AT
+        return essays_now >= runtime.settings().similarity_index_at
     return essays_now - index.essays > max(50, REBUILD_AFTER * index.essays)
 
 

@@ -2,10 +2,12 @@
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on, so
 readers never block the writer; PostgreSQL comes through CASELAB_DATABASE_URL.
+The store reads no environment: callers hand it the URL and the busy wait
+(services/runtime.py fills them from the process's settings).
 """
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,36 +17,40 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..settings import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEFAULT_URL = "sqlite:///instance/caselab.db"
+DEFAULT_URL = Settings.database_url          # the settings' defaults, not the environment's values
+DEFAULT_BUSY_MS = Settings.sqlite_busy_ms
 
 
 def database_url(url: str | None = None) -> str:
-    url = url or os.environ.get("CASELAB_DATABASE_URL") or DEFAULT_URL
+    url = url or DEFAULT_URL
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, busy_ms: int = DEFAULT_BUSY_MS) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # how long a writer waits for another one before "database is locked" (the web answers 503 then)
-    cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('CASELAB_SQLITE_BUSY_MS', '10000'))}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # FULL: a commit is on disk before it returns, so a receipt shown to a cadre survives a power cut
     # (NORMAL in WAL mode may lose the last commits). PostgreSQL keeps its own defaults (fsync on).
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, *, sqlite_busy_ms: int = DEFAULT_BUSY_MS, **kwargs) -> Engine:
+    """``sqlite_busy_ms``: how long a SQLite writer waits for another (CASELAB_SQLITE_BUSY_MS)."""
     url = database_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
     return engine
 
 

@@ -477,3 +477,68 @@ class AuditEvent(Base):
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class UnitRecord(Base):
+    """The small store a unit type keeps for itself (``ctx.records``): one value per name, per
+    assignment, for one person (owner_id) or for everyone (owner_id 0)."""
+    __tablename__ = "unit_records"
+    __table_args__ = (UniqueConstraint("unit_type", "assignment_id", "owner_id", "name"),
+                      Index("ix_unit_records_tally", "unit_type", "assignment_id", "name", "value"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_type: Mapped[str] = mapped_column(String(60))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(Integer, default=0)     # a user's id; 0: shared by the assignment
+    name: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(200), default="")  # what tally() counts
+    data: Mapped[Any] = mapped_column(JSON, nullable=True)
+    number: Mapped[int] = mapped_column(Integer, default=0)      # a counter bump() raises in one statement
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class PanelBoard(Base):
+    """An expert panel (tọa đàm chuyên gia) of a course on one scenario: every cohort of the course
+    that has the scenario asks the same panel. ``version`` grows with every change, so a
+    viewer that already has it is answered 304 without a query for the questions."""
+    __tablename__ = "panel_boards"
+    __table_args__ = (UniqueConstraint("course_id", "scenario_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    live: Mapped[bool] = mapped_column(Boolean, default=False)   # the panel is answering now
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)   # no new questions or votes
+
+
+class PanelQuestion(Base):
+    __tablename__ = "panel_questions"
+    __table_args__ = (Index("ix_panel_questions_ranked", "board_id", "status", "votes", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("panel_boards.id"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))   # asked for the commune's point
+    body: Mapped[str] = mapped_column(Text)
+    # open | picked (the panel takes it up) | answered | hidden | merged (into merged_into_id)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("panel_questions.id"))
+    votes: Mapped[int] = mapped_column(Integer, default=0)    # kept with panel_votes in the same unit of work
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PanelVote(Base):
+    __tablename__ = "panel_votes"
+    __table_args__ = (UniqueConstraint("question_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("panel_questions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PanelAnswer(Base):
+    __tablename__ = "panel_answers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("panel_questions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -1,23 +1,24 @@
-"""Unit types by id, loaded from the ``lms_plugin.units`` entry points (built-ins included)."""
+"""Unit types by id, from every plugin's ``caselab_unit_types`` hook (the built-ins included)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import entry_points
 
+from .. import plugins
 from .spec import UnitType
-
-GROUP = "lms_plugin.units"
 
 
 class RegistryError(RuntimeError):
     pass
 
 
-def build_registry(classes) -> dict[str, UnitType]:
+def build_registry(classes: Iterable[object]) -> dict[str, UnitType]:
     registry: dict[str, UnitType] = {}
     for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, UnitType)):
             raise RegistryError(f"{cls!r} is not a UnitType subclass")
+        if not getattr(cls, "type_id", "") or not cls.type_id.replace("_", "").isalnum():
+            raise RegistryError(f"{cls.__name__}: type_id must be letters, digits and '_'")
         if cls.type_id in registry:
             raise RegistryError(f"two unit types claim the id '{cls.type_id}'")
         registry[cls.type_id] = cls()
@@ -26,10 +27,12 @@ def build_registry(classes) -> dict[str, UnitType]:
 
 @lru_cache(maxsize=1)
 def units() -> dict[str, UnitType]:
-    found = entry_points(group=GROUP)
-    if not found:
-        raise RegistryError(f"no unit types under the '{GROUP}' entry points: is CaseLab installed (pip install -e .)?")
-    return build_registry(ep.load() for ep in sorted(found, key=lambda ep: ep.name))
+    return build_registry(plugins.collect("caselab_unit_types"))
+
+
+def reset() -> None:
+    plugins.reset()
+    units.cache_clear()
 
 
 def unit(type_id: str) -> UnitType:

@@ -65,9 +65,9 @@ def create_cohort():
     if not form.validate_on_submit():
         return _cohorts_view(form, {k: [_("Hãy điền mục này")] for k in form.errors}, 422)
     try:
-        cohort = cohort_service.create_cohort(db_session(), form.name.data.strip(), form.course.data,
-                                       starts_at=_local_midnight(form.starts_at.data),
-                                       ends_at=_local_midnight(form.ends_at.data))
+        cohort = cohort_service.add_cohort(db_session(), form.name.data.strip(), form.course.data,
+                                           starts_at=_local_midnight(form.starts_at.data),
+                                           ends_at=_local_midnight(form.ends_at.data))
     except ServiceError as exc:
         return _cohorts_view(form, _errors_from(exc, "name"), exc.status)
     commit()
@@ -103,9 +103,10 @@ def import_roster(cohort_id: int):
     result = roster.import_roster(session, current_user.row, cohort_id, rows)
     commit()
     passwords = base64.b64encode(("\ufeff" + result.passwords_csv()).encode("utf-8")).decode("ascii")
-    name = re.sub(r"[^\w.-]+", "-", cohort_service.get_cohort(session, cohort_id).name, flags=re.ASCII).strip("-")
+    cohort = cohort_service.cohort_view(session, cohort_id)
+    name = re.sub(r"[^\w.-]+", "-", cohort.name, flags=re.ASCII).strip("-")
     response = Response(render_template(
-        "admin/roster_result.html", cohort=cohort_service.get_cohort(session, cohort_id), result=result,
+        "admin/roster_result.html", cohort=cohort, result=result,
         rejected=[(r.row, r.translated(_)) for r in result.rejected],
         passwords_href=f"data:text/csv;charset=utf-8;base64,{passwords}",
         passwords_name=f"mat-khau-{name or cohort_id}.csv"))

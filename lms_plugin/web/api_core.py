@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
@@ -136,6 +136,8 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple[str, ...] | None, s
             if body is not None:
                 kwargs["data"] = parse_body(body)
             result = view(**kwargs)
+            if isinstance(result, Response):       # the view made its own answer (a 304, say)
+                return result
             obj, status = result if isinstance(result, tuple) else (result, next(iter(responses)))
             schema = responses[status]
             payload = obj if schema is None else schema().dump(obj)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..schemas import api as s
-from ..services import attempts, cohorts, discussion, essays
+from ..services import attempts, dashboard, discussion, essays
 from ..services.errors import NotFound
 from .api_core import endpoint, me, query_int
 from .session import commit, db_session
@@ -13,31 +13,11 @@ CADRE = ("cadre",)
 READERS = ("cadre", "lecturer", "admin")   # staff read a group's discussion by naming it (?group=)
 
 
-def _assignment_view(assignment, member, now: datetime) -> dict:
-    version = assignment.scenario_version
-    group = member.group
-    return {
-        "id": assignment.id,
-        "scenario": {"id": version.scenario.slug, "title": version.title, "topic": version.topic,
-                     "version": version.number},
-        "group": {"id": group.id, "name": group.name} if group else None,
-        **_window_of(assignment, member, now),
-        "grades_released": assignment.grades_released_at is not None,
-    }
-
-
-def _window_of(assignment, member, now: datetime) -> dict:
-    """The caller's own window: an extension shows as their closes_at."""
-    shown = cohorts.window_for(db_session(), assignment, member.user)
-    return {"opens_at": shown.opens_at, "closes_at": shown.closes_at, "state": shown.state(now)}
-
-
 @endpoint("/assignments", roles=CADRE, summary="The caller's assignments", tag="cadre",
           responses={200: s.AssignmentListSchema})
 def list_assignments():
-    now = datetime.now(timezone.utc)
-    return {"assignments": [_assignment_view(a, member, now)
-                            for a, member in cohorts.assignments_for(db_session(), me())]}
+    """Each in the caller's own window: an extension shows as their closes_at."""
+    return {"assignments": dashboard.learner_assignments(db_session(), me(), datetime.now(timezone.utc))}
 
 
 @endpoint("/assignments/<int:assignment_id>/attempts", "POST", roles=CADRE, tag="cadre",

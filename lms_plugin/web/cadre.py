@@ -24,10 +24,9 @@ from marshmallow import Schema, ValidationError, fields
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from ..services import appeals, attempts, cohorts, dashboard, discussion, essays, grading
-from ..services.content import scenario_data
+from ..services import appeals, attempts, dashboard, discussion, essays, grading
+from ..services.attempts import stage_view
 from ..services.errors import Conflict, Forbidden, Invalid
-from ..units.case import stage_view
 from . import downloads
 from .access import role_required
 from .annotated import pieces
@@ -45,9 +44,8 @@ def _me():
 
 
 def _scenario(assignment_id: int):
-    """The scenario version this cadre's assignment uses (membership checked by the service)."""
-    assignment, _member = cohorts.learner_assignment(db_session(), _me(), assignment_id)
-    return assignment.scenario_version
+    """The scenario (version) this cadre's assignment uses (membership checked by the service)."""
+    return dashboard.learner_scenario(db_session(), _me(), assignment_id)
 
 
 def _text(value: str | None) -> str:
@@ -106,10 +104,9 @@ def case(assignment_id: int):
     session = db_session()
     card = dashboard.assignment_card(session, _me(), assignment_id)
     state = attempts.current_state(session, _me(), assignment_id)
-    version = _scenario(assignment_id)
-    scenario = scenario_data(version)
+    scenario = _scenario(assignment_id)
     files = [{"position": a.position, "title": a.title, "file": a.file,
-              "table": csv_table(a)} for a in version.attachments]
+              "table": csv_table(a)} for a in dashboard.learner_attachments(session, _me(), assignment_id)]
     stage = state.stage if state else stage_view(scenario.start)
     return render_template("cadre/case.html", card=card, tab="case", scenario=scenario, state=state,
                            stage=stage, files=files, form=ChoiceForm())
@@ -173,7 +170,7 @@ def discussion_page(assignment_id: int):
         abort(404)
     posts = discussion.list_posts(session, _me(), assignment_id)
     roots, children = _thread(posts)
-    spec = scenario_data(_scenario(assignment_id)).discussion
+    spec = _scenario(assignment_id).discussion
     assert spec is not None  # card.has_discussion
     return render_template("cadre/discussion.html", card=card, tab="discussion", prompt=spec.prompt,
                            roots=roots, children=children, last_id=max((p.id for p in posts), default=0),
@@ -224,7 +221,7 @@ def _report_page(assignment_id: int, *, form: ReportForm | None = None, conflict
     if not card.has_report:
         abort(404)
     report = discussion.get_group_report(session, _me(), assignment_id)
-    scenario = scenario_data(_scenario(assignment_id))
+    scenario = _scenario(assignment_id)
     if form is None:
         form = ReportForm(formdata=None, body=report.body, revision=report.revision)
     spec = scenario.discussion
@@ -284,7 +281,7 @@ def _essay_spec(assignment_id: int):
     card = dashboard.assignment_card(session, _me(), assignment_id)
     if not card.has_essay:
         abort(404)
-    return card, scenario_data(_scenario(assignment_id)).essay
+    return card, _scenario(assignment_id).essay
 
 
 @bp.route("/assignments/<int:assignment_id>/essay")

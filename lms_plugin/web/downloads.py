@@ -24,3 +24,11 @@ def attachment(content: bytes, media_type: str | None, name: str) -> Response:
                          as_attachment=True, download_name=download_name(name))
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def streamed(chunks, media_type: str, name: str) -> Response:
+    """A download produced piece by piece (a CSV of 100,000 rows never sits in memory)."""
+    response = Response(chunks, mimetype=media_type)
+    response.headers.set("Content-Disposition", "attachment", filename=download_name(name))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -20,7 +20,9 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    # a script that sends JSON reads JSON back, whatever it accepts
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def error_response(status: int, message: str, fields: dict | None = None):

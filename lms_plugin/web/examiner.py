@@ -24,12 +24,12 @@ from ..schemas.api import AnnotationRequestSchema, AnnotationSchema
 from ..services import (
     allocation,
     annotations as inline_comments,  # "annotations" is the __future__ feature here
+    cohorts,
     essays,
     grading,
     marking,
     similarity,
 )
-from ..services.content import scenario_data
 from ..services.errors import Conflict, Invalid, NotFound
 from .access import role_required
 from .annotated import pieces
@@ -88,8 +88,8 @@ def _context(essay_id: int):
     session = db_session()
     essay, _named = essays.readable_essay(session, _me(), essay_id)    # blind: the author is never read
     grade = grading.my_grade(session, _me(), essay_id)
-    rubric = grading.rubric_view(grading.rubric_for(essay))     # a group report has its own rubric
-    title = scenario_data(essay.assignment.scenario_version).title
+    rubric = grading.rubric_view(grading.rubric_of(session, essay_id))     # a group report has its own rubric
+    title = cohorts.assignment_view(session, essay.assignment_id).title
     return essay, grade, rubric, title
 
 
@@ -134,7 +134,8 @@ def mark(essay_id: int):
     grading.grade_essay(db_session(), _me(), essay_id, scores, comments, form["comment"].data or "",
                         final=False, threshold=_threshold())
     commit()
-    if action == "final":        # saved; now ask before locking it
+    if action == "final":        # saved; now ask before locking it, showing what was saved
+        grade = grading.my_grade(db_session(), _me(), essay_id)
         return _render(essay_row, grade, rubric, title, grade_form(rubric, grade=grade), confirm=True)
     flash(_("Đã lưu bản chấm nháp."), "success")
     return redirect(url_for(".essay", essay_id=essay_id))

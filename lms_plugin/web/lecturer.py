@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,16 +23,15 @@ from wtforms import (
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..services import authoring, cohorts, directory, discussion, essays, progress, references
+from ..services import authoring, cohorts, directory, discussion, essays, exports, progress, references, reports, units
 from ..services.accounts import STAFF
-from ..services.content import course_data, scenario_data
 from ..services.errors import Conflict, Invalid, ServiceError
 from ..units.registry import units_for
 from . import downloads
 from .access import role_required
 from .formatting import LOCAL_ZONE, csv_table, to_utc
 from .public import catalogue_by_course
-from .session import commit, db_session
+from .session import commit, db_session, reading
 
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -117,7 +116,7 @@ def _field_errors(errors) -> dict[str, list[str]]:
 @role_required(*STAFF)
 def catalogue():
     session = db_session()
-    return render_template("lecturer/catalogue.html", courses=catalogue_by_course(), scenario_data=scenario_data,
+    return render_template("lecturer/catalogue.html", courses=catalogue_by_course(),
                            assignments=directory.assignments(session, current_user.row),
                            cohorts=directory.cohort_summaries(session, current_user.row))
 
@@ -168,14 +167,14 @@ def _topic_choices(course_slug: str | None) -> list[tuple[str, str]]:
     course = next((c for c in rows if c.slug == course_slug), rows[0] if rows else None)
     if course is None:
         return []
-    return [(str(t.id), f"{t.id}. {t.title}") for t in course_data(course).topics]
+    return [(str(t.id), f"{t.id}. {t.title}") for t in course.topics]
 
 
 def _editor(slug: str | None):
     session = db_session()
     row = authoring.scenario_versions(session, slug) if slug else None
     if request.method == "GET" and row is not None:
-        fields = authoring.fields_of(scenario_data(row.versions[-1]))
+        fields = authoring.fields_of(row.latest)
         form = ScenarioForm(data={**vars(fields), "stages": fields.stages + [""]})
     elif request.method == "GET":
         rubrics = directory.rubric_slugs(session)
@@ -184,7 +183,7 @@ def _editor(slug: str | None):
     else:
         form = ScenarioForm()
     form.course.choices = _course_choices()
-    course_slug = row.course.slug if row is not None else (form.course.data or None)
+    course_slug = row.course_slug if row is not None else (form.course.data or None)
     form.topic.choices = _topic_choices(course_slug)
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and request.form.get("action") == "add-stage":
@@ -223,12 +222,12 @@ def edit_scenario(slug: str):
 def preview(slug: str):
     session = db_session()
     version = authoring.scenario_version(session, slug, request.args.get("version", type=int))
-    data = scenario_data(version)
+    data = version.data
     views = {u.type_id: u.public_view(data) for u in units_for(data)}
     files = [{"position": a.position, "title": a.title, "file": a.file, "table": csv_table(a)}
-             for a in version.attachments]
+             for a in authoring.attachments(session, slug, version.number)]
     return render_template("lecturer/preview.html", version=version, scenario=data, views=views, files=files,
-                           versions=version.scenario.versions,
+                           versions=version.numbers,
                            assignments=directory.assignments_of_scenario(session, version.scenario_id))
 
 
@@ -236,8 +235,7 @@ def preview(slug: str):
 @bp.route("/scenarios/<slug>/v<int:number>/attachments/<int:position>")
 @role_required(*STAFF)
 def attachment(slug: str, number: int, position: int):
-    version = authoring.scenario_version(db_session(), slug, number)
-    found = next((a for a in version.attachments if a.position == position), None)
+    found = authoring.attachment(db_session(), slug, number, position)
     if found is None:
         abort(404)
     return downloads.attachment(found.content, found.media_type, found.file)
@@ -251,9 +249,9 @@ def new_assignment():
     session = db_session()
     slug = request.args.get("scenario", "")
     version = authoring.scenario_version(session, slug)
-    data = scenario_data(version)
+    data = version.data
     form = AssignForm()
-    form.cohort.choices = [(c.id, c.name) for c in directory.cohorts_of_course(session, version.scenario.course_id)]
+    form.cohort.choices = [(c.id, c.name) for c in directory.cohorts_of_course(session, version.course_id)]
     examiners = directory.accounts(session, current_user.row, role="examiner")
     form.examiners.choices = [(e.id, e.display_name) for e in examiners]
     if request.method == "GET":
@@ -263,11 +261,11 @@ def new_assignment():
     existing = None
     if form.validate_on_submit():
         try:
-            assignment = cohorts.assign_scenario(
-                session, cohorts.get_cohort(session, form.cohort.data), slug,
+            assignment = cohorts.assign(
+                session, form.cohort.data, slug,
                 opens_at=to_utc(form.opens_at.data), closes_at=to_utc(form.closes_at.data),
                 allow_retry=form.allow_retry.data, version=version.number,
-                examiners=[e for e in examiners if e.id in set(form.examiners.data or [])])
+                examiner_ids=[e.id for e in examiners if e.id in set(form.examiners.data or [])])
         except ServiceError as exc:
             message = exc.translated(_)
             for name in exc.fields or {"general": []}:
@@ -295,14 +293,15 @@ def assignment(assignment_id: int):
     placed = [g for g in groups if g.group_id is not None]
     group = next((g for g in placed if g.group_id == chosen), placed[0] if placed else None)
     posts = discussion.list_posts(session, user, assignment_id, group.group_id) if group else []
-    row = cohorts.get_assignment(session, assignment_id)
+    row = cohorts.assignment_view(session, assignment_id)
     return render_template(
-        "lecturer/assignment.html", assignment=row, scenario=scenario_data(row.scenario_version),
+        "lecturer/assignment.html", assignment=row, scenario=cohorts.assignment_scenario(session, assignment_id),
         window=cohorts.window(row).state(datetime.now(timezone.utc)), groups=groups, group=group, posts=posts,
         trail=progress.assignment_trail(session, user, assignment_id),
         examiners=directory.examiners_of(session, assignment_id), hide_form=HideForm(),
         drafts=essays.unsubmitted_drafts(session, user, assignment_id),
-        extensions=cohorts.extensions(session, user, assignment_id))
+        extensions=cohorts.extensions(session, user, assignment_id),
+        unit_progress=units.progress(session, user, assignment_id))
 
 
 def _local_input(moment) -> datetime | None:
@@ -316,7 +315,7 @@ def _edit_page(assignment_id: int, form: AssignmentEditForm | None = None, grant
                errors: dict[str, list[str]] | None = None):
     session = db_session()
     user = current_user.row
-    row = cohorts.get_assignment(session, assignment_id)
+    row = cohorts.assignment_view(session, assignment_id)
     if form is None:
         form = AssignmentEditForm(formdata=None, opens_at=_local_input(row.opens_at),
                                   closes_at=_local_input(row.closes_at), late_policy=row.late_policy,
@@ -324,7 +323,8 @@ def _edit_page(assignment_id: int, form: AssignmentEditForm | None = None, grant
                                   appeal_days=row.appeal_days)
     errors = errors or {}
     return render_template(
-        "lecturer/assignment_edit.html", assignment=row, scenario=scenario_data(row.scenario_version), form=form,
+        "lecturer/assignment_edit.html", assignment=row, scenario=cohorts.assignment_scenario(session, assignment_id),
+        form=form,
         grant=grant or ExtensionForm(formdata=None), errors=errors,
         members=[u for u in cohorts.cadres_of(session, row.cohort_id) if u.role == "cadre"],
         extensions=cohorts.extensions(session, user, assignment_id),
@@ -367,8 +367,8 @@ def grant_extension(assignment_id: int):
         return _edit_page(assignment_id, grant=grant,
                           errors={f"grant-{name}": [_("Hãy điền mục này")] for name in grant.errors})
     session = db_session()
-    row = cohorts.get_assignment(session, assignment_id)
-    member = next((u for u in cohorts.cadres_of(session, row.cohort_id) if u.username == grant.username.data), None)
+    row = cohorts.assignment_view(session, assignment_id)
+    member = cohorts.member_named(session, row.cohort_id, grant.username.data)
     try:
         if member is None:
             raise Invalid("Học viên này không thuộc lớp được giao bài", {"username": ["not a member"]})
@@ -399,8 +399,9 @@ def revoke_extension(assignment_id: int, user_id: int):
 def draft(assignment_id: int, user_id: int):
     session = db_session()
     author, shown = essays.draft_for_staff(session, current_user.row, assignment_id, user_id)
-    row = cohorts.get_assignment(session, assignment_id)
-    return render_template("lecturer/draft.html", assignment=row, scenario=scenario_data(row.scenario_version),
+    row = cohorts.assignment_view(session, assignment_id)
+    return render_template("lecturer/draft.html", assignment=row,
+                           scenario=cohorts.assignment_scenario(session, assignment_id),
                            author=author, draft=shown,
                            submitted=essays.latest_essay(session, author, assignment_id))
 
@@ -425,6 +426,30 @@ def hide_post(post_id: int):
 def release(assignment_id: int):
     """Release is guarded: it always goes through the page that shows what it covers and asks to confirm."""
     return redirect(url_for("marking.release", assignment_id=assignment_id))
+
+
+# The assignment's report to leadership: every report section (services/reports.py), on a page and as CSV
+
+@bp.route("/assignments/<int:assignment_id>/report")
+@role_required(*STAFF)
+def assignment_report(assignment_id: int):
+    session = db_session()
+    parts = reports.report(session, current_user.row, assignment_id)
+    row = cohorts.assignment_view(session, assignment_id)
+    tables = [(part, [_(h) for h in part.table.headers], (reports.translated(r, _) for r in part.table.rows))
+              for part in parts]
+    return render_template("lecturer/report.html", assignment=row,
+                           scenario=cohorts.assignment_scenario(session, assignment_id), tables=tables)
+
+
+@bp.route("/assignments/<int:assignment_id>/report/<key>.csv")
+@role_required(*STAFF)
+def assignment_report_csv(assignment_id: int, key: str):
+    part = reports.report_section(db_session(), current_user.row, assignment_id, key)
+    rows = (list(reports.translated(r, _)) for r in part.table.rows)
+    chunks = reading(exports.csv_chunks([_(h) for h in part.table.headers], rows))
+    return downloads.streamed(stream_with_context(chunks), "text/csv; charset=utf-8",
+                              f"{part.key}-{assignment_id}.csv")
 
 
 # Reference texts for the similarity check

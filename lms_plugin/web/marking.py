@@ -15,8 +15,7 @@ from flask_login import current_user
 
 from ..services import allocation, appeals, release as releases
 from ..services.accounts import STAFF
-from ..services.cohorts import get_assignment
-from ..services.content import scenario_data
+from ..services.cohorts import assignment_view
 from ..services.errors import Invalid, ServiceError
 from .access import role_required
 from .session import commit, db_session
@@ -61,9 +60,9 @@ def _flash_refusal(view):
 @role_required(*STAFF)
 def overview(assignment_id: int):
     session = db_session()
-    row = get_assignment(session, assignment_id)
+    row = assignment_view(session, assignment_id)
     view = allocation.allocation(session, current_user.row, assignment_id)
-    return render_template("marking/overview.html", assignment=row, title=scenario_data(row.scenario_version).title,
+    return render_template("marking/overview.html", assignment=row, title=row.title,
                            view=view, examiners=allocation.examiner_choices(session, current_user.row),
                            appeals=appeals.appeals_of(session, current_user.row, assignment_id),
                            preview=releases.preview(session, current_user.row, assignment_id),
@@ -132,7 +131,7 @@ def assign(assignment_id: int):
 def release(assignment_id: int):
     """GET shows what a release covers; POST with the confirmed count releases exactly that."""
     session = db_session()
-    row = get_assignment(session, assignment_id)
+    row = assignment_view(session, assignment_id)
     if request.method == "POST":
         expected = _int("expected")
         outcome = releases.release(session, current_user.row, assignment_id, expected=expected)
@@ -140,7 +139,7 @@ def release(assignment_id: int):
         flash(_("Đã công bố %(n)s điểm và %(a)s kết quả phúc khảo", n=outcome.released, a=outcome.appeals),
               "success")
         return _back(assignment_id, "release")
-    return render_template("marking/release.html", assignment=row, title=scenario_data(row.scenario_version).title,
+    return render_template("marking/release.html", assignment=row, title=row.title,
                            preview=releases.preview(session, current_user.row, assignment_id))
 
 

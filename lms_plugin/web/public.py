@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..services import runtime
-from ..services.content import course_data, latest_scenario_versions, scenario_data
+from ..services.content import courses_of, scenario_catalogue
 from .auth import home_url
 from .session import db_session
 
@@ -28,14 +28,16 @@ def index():
 
 
 def catalogue_by_course():
-    """[(course, [(topic, [scenario version, ...]), ...]), ...] in course-file order."""
-    versions = latest_scenario_versions(db_session())
-    courses: dict[int, tuple[Any, list[Any]]] = {}   # course id -> (course row, its scenario versions)
-    for version in versions:
-        courses.setdefault(version.scenario.course_id, (version.scenario.course, []))[1].append(version)
+    """[(course, [(topic, [scenario's latest version, ...]), ...]), ...] in course-file order."""
+    session = db_session()
+    entries = scenario_catalogue(session)
+    by_course: dict[int, list[Any]] = {}   # course id -> its scenarios' latest versions
+    for entry in entries:
+        by_course.setdefault(entry.course_id, []).append(entry)
+    courses = courses_of(session, list(by_course))
     out = []
-    for course, items in courses.values():
-        data = course_data(course)
+    for course_id, items in by_course.items():
+        data = courses[course_id]
         topics = [(t, [v for v in items if v.topic == str(t.id)]) for t in data.topics]
         out.append((data, topics))
     return out
@@ -43,4 +45,4 @@ def catalogue_by_course():
 
 @bp.route("/catalogue")
 def catalogue():
-    return render_template("catalogue.html", courses=catalogue_by_course(), scenario_data=scenario_data)
+    return render_template("catalogue.html", courses=catalogue_by_course())

@@ -11,6 +11,7 @@ is noted after the request, in a transaction of its own that may be skipped.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import Flask, current_app, g
@@ -31,6 +32,24 @@ def db_session() -> runtime.Session:
 
 def commit() -> None:
     db_session().commit()
+
+
+def reading(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A streamed download's chunks; the request's session ends with the last one.
+
+    The request's own teardown may already have run when a server (or a test client) pulls the chunks,
+    and then nobody would end the transaction the query reopened: a reader that never closes the
+    response would hold its snapshot and locks on PostgreSQL. The session is taken now, while the
+    request is alive, and closed here."""
+    session = db_session()
+
+    def chunks_then_close() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        finally:
+            session.rollback()
+            session.close()
+    return chunks_then_close()
 
 
 class SignedIn(UserMixin):
@@ -61,8 +80,8 @@ def start_browser_session(user, remember: bool) -> SignedIn:
 @login_manager.user_loader
 def _load_user(session_key: str):
     # cookies from before sessions were kept server-side carry a bare user id: no row, signed out
-    row = credentials.session_for(db_session(), session_key)
-    return SignedIn(row.user, session_key, row.remember) if row is not None else None
+    found = credentials.session_for(db_session(), session_key)
+    return SignedIn(found.user, session_key, found.remember) if found is not None else None
 
 
 @login_manager.request_loader
@@ -73,9 +92,9 @@ def _load_from_token(request):
     token = credentials.token_for(db_session(), header.removeprefix("Bearer ").strip())
     if token is None:
         return None
-    g.token_auth, g.token_id = True, token.id
-    if credentials.needs_touch(token):
-        g.touch_token = token.id
+    g.token_auth, g.token_id = True, token.token_id
+    if token.touch:
+        g.touch_token = token.token_id
     return SignedIn(token.user)
 
 

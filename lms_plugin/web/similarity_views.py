@@ -17,7 +17,6 @@ from wtforms.validators import InputRequired, NumberRange
 
 from ..services import cohorts, essays, similarity
 from ..services.accounts import STAFF
-from ..services.content import scenario_data
 from .access import role_required
 from .session import db_session
 
@@ -91,7 +90,7 @@ def essay(essay_id: int):
     compared = side_by_side(report.body, report.sources[chosen]) if report.sources else None
     return render_template("similarity/essay.html", report=report, chosen=chosen, compared=compared,
                            assignment_id=essay_row.assignment_id,
-                           title=scenario_data(essay_row.assignment.scenario_version).title)
+                           title=cohorts.assignment_view(session, essay_row.assignment_id).title)
 
 
 class ThresholdForm(Form):
@@ -106,6 +105,6 @@ def cohort(assignment_id: int):
     form = ThresholdForm(request.args, min=flag_score())
     valid = "min" not in request.args or form.validate()
     view = similarity.cohort_view(session, current_user.row, assignment_id, form.min.data) if valid else None
-    assignment = cohorts.get_assignment(session, assignment_id)
+    assignment = cohorts.assignment_view(session, assignment_id)
     return render_template("similarity/cohort.html", form=form, view=view, assignment=assignment,
-                           title=scenario_data(assignment.scenario_version).title), 200 if valid else 422
+                           title=assignment.title), 200 if valid else 422

@@ -21,13 +21,15 @@ from xblock.fields import DateTime, Integer, Scope, String
 from xblock.utils.resources import ResourceLoader
 
 from ..services import lms, runtime
-from ..services.content import ScenarioData as Scenario, scenario_data
+from ..services.content import ScenarioData as Scenario
 from ..services.errors import Forbidden, Invalid, ServiceError
 from ..services.limits import MAX_JSON_DEPTH, json_depth
+from ..settings import Settings, environment_of
 from ..units import registry
 
 loader = ResourceLoader(__name__)
 SETTINGS_BUCKET = "caselab"       # XBLOCK_SETTINGS["caselab"] configures all three blocks
+_loaded: dict[str, Settings] = {}   # a bucket (and environment) read once: every view and handler asks
 
 
 def N_(msgid: str) -> str:
@@ -63,6 +65,7 @@ class EditSchema(Schema):
     # Studio's datetime-local field is labelled UTC: a time typed without an offset is UTC
     deadline = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None, allow_none=True)
     teamset = fields.String(load_default="", validate=validate.Length(max=200))
+    unit_type = fields.String(load_default="", validate=validate.Length(max=60))
 
     @pre_load
     def _blanks(self, data, **kwargs):
@@ -72,6 +75,22 @@ class EditSchema(Schema):
 class Empty(Schema):
     class Meta:
         unknown = EXCLUDE
+
+
+def json_body(block: CaseLabBlock, request) -> dict[str, Any] | Response:
+    """A handler's POSTed JSON object, or the 400/405 answer to send instead."""
+    refused = block.gettext("Dữ liệu gửi lên không hợp lệ")
+    if request.method != "POST":
+        return block.error(405, refused)
+    # XBlock's own json_handler would recurse into any nesting: bound it first (services/limits.py)
+    raw = request.body or b"{}"
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        return block.error(400, refused)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return block.error(400, refused)
+    return data if isinstance(data, dict) else {}
 
 
 def json_call(schema: type[Schema] = Empty):
@@ -84,20 +103,13 @@ def json_call(schema: type[Schema] = Empty):
         @XBlock.handler
         @functools.wraps(method)
         def handler(self, request, suffix=""):
-            refused = self.gettext("Dữ liệu gửi lên không hợp lệ")
-            if request.method != "POST":
-                return self.error(405, refused)
-            # XBlock's own json_handler would recurse into any nesting: bound it first (services/limits.py)
-            raw = request.body or b"{}"
-            if json_depth(raw) > MAX_JSON_DEPTH:
-                return self.error(400, refused)
+            data = json_body(self, request)
+            if isinstance(data, Response):
+                return data
             try:
-                data = json.loads(raw)
-                args = schema().load(data if isinstance(data, dict) else {})
+                args = schema().load(data)
             except ValidationError as exc:
-                return self.error(400, refused, exc.messages)
-            except (ValueError, RecursionError):
-                return self.error(400, refused)
+                return self.error(400, self.gettext("Dữ liệu gửi lên không hợp lệ"), exc.messages)
             try:
                 answer = plain(method(self, **args))
             except ServiceError as exc:
@@ -113,7 +125,8 @@ COMMON_STRINGS = {
     "display_name": N_("Tên hiển thị"), "save": N_("Lưu"), "cancel": N_("Hủy"),
     "saving": N_("Đang lưu…"), "saved": N_("Đã lưu"), "closed": N_("Bài này đã hết hạn"),
     "no_scenario": N_("Chưa chọn tình huống cho khối này"),
-    "teamset": N_("Bộ nhóm (teamset) Open edX"), "error": N_("Có lỗi xảy ra; hãy thử lại"),
+    "teamset": N_("Bộ nhóm (teamset) Open edX"), "unit_type": N_("Loại phần học"),
+    "error": N_("Có lỗi xảy ra; hãy thử lại"),
     "version_help": N_("Để trống: dùng phiên bản mới nhất khi học viên đầu tiên mở bài"),
     "teamset_help": N_("Để trống: dùng nhóm của học viên trong lớp CaseLab"),
 }
@@ -149,8 +162,23 @@ class CaseLabBlock(XBlock):
         service = self.runtime.service(self, "settings")
         return (service.get_settings_bucket(self) if service else None) or {}
 
+    def caselab_settings(self) -> Settings:
+        """``Settings.load(bucket)``: the bucket's keys over the CASELAB_* environment (docs/deployment.md); a bad
+        value fails naming it. The blocks have no start-up of their own, and one LMS process serves every block
+        from the same bucket: these become the process's settings, read by the services the blocks call."""
+        bucket = self.settings_bucket()
+        key = json.dumps([bucket, environment_of()], sort_keys=True, default=str)
+        found = _loaded.get(key)
+        if found is None:
+            found = Settings.load(bucket)
+            if len(_loaded) >= 16:       # buckets change only in tests; never grow without bound
+                _loaded.clear()
+            _loaded[key] = found
+        runtime.configure(found)
+        return found
+
     def sessions(self):
-        return runtime.shared_sessions(self.settings_bucket().get("DATABASE_URL"))
+        return runtime.shared_sessions(self.caselab_settings().database_url)
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         """``work(session)`` in one unit of work; once more if a concurrent first use won a unique key."""
@@ -178,7 +206,7 @@ class CaseLabBlock(XBlock):
 
     def lms_course_id(self) -> str:
         key = self.course_key()
-        return str(key) if key else str(self.settings_bucket().get("COURSE_ID", "workbench"))
+        return str(key) if key else self.caselab_settings().course_id
 
     def team(self) -> str | None:
         """Subclasses with groups name the learner's Open edX team here."""
@@ -190,7 +218,7 @@ class CaseLabBlock(XBlock):
         return lms.place_learner(
             session, external_id=self.learner_id(), display_name=self._user().full_name or "",
             lms_course_id=self.lms_course_id(), slug=self.scenario, version=self.version, team=self.team(),
-            examiners=list(self.settings_bucket().get("EXAMINERS", [])))
+            examiners=list(self.caselab_settings().examiners))
 
     def lms_due(self) -> datetime | None:
         """The subsection's due date (plus grace period) that the LMS hands down as inherited fields.
@@ -214,7 +242,7 @@ class CaseLabBlock(XBlock):
             raise Forbidden("Bài này đã hết hạn")
 
     def scenario_data(self, session) -> Scenario:
-        return scenario_data(lms.scenario_version(session, self.scenario, self.version))
+        return lms.scenario(session, self.scenario, self.version)
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -258,24 +286,29 @@ class CaseLabBlock(XBlock):
         return self.fragment(html)
 
     def studio_view(self, context=None) -> Fragment:
-        unit = registry.unit(self.UNIT)
+        unit = registry.units().get(self.UNIT)      # caselab_unit before its type is chosen: every scenario
         try:
-            choices = [c for c in self.run(lms.scenario_choices) if unit.applies_to(c["data"])]
+            choices = [c for c in self.run(lms.scenario_choices) if unit is None or unit.applies_to(c["data"])]
         except Exception:          # the store unreachable from Studio: the id can still be typed
             choices = []
         values = {name: getattr(self, name) for name in self.EDITABLE}
         if values.get("deadline"):
             values["deadline"] = values["deadline"].strftime("%Y-%m-%dT%H:%M")
         html = self.render_html("studio.html", editable=self.EDITABLE, values=values,
+                           unit_types=[(t, self.gettext(u.title)) for t, u in registry.units().items()],
                            choices=[{k: v for k, v in c.items() if k != "data"} for c in choices])
         return self.fragment(html, "studio", "CaseLabStudio", {})
 
     @json_call(EditSchema)
     def submit_studio(self, **form):
         """Check the scenario exists and suits this unit, then keep the settings."""
+        unit_type = form["unit_type"] if "unit_type" in self.EDITABLE else self.UNIT
+        if unit_type not in registry.units():
+            raise Invalid("Chưa chọn loại phần học cho khối này", {"unit_type": ["unknown"]})
+
         def check(session):
-            scenario = scenario_data(lms.scenario_version(session, form["scenario"], form["version"]))
-            if not registry.unit(self.UNIT).applies_to(scenario):
+            scenario = lms.scenario(session, form["scenario"], form["version"])
+            if not registry.unit(unit_type).applies_to(scenario):
                 raise Invalid("Tình huống '%(id)s' không có phần này", {"scenario": ["unsuitable"]},
                               id=form["scenario"])
         self.run(check)
@@ -304,8 +337,9 @@ class CaseLabBlock(XBlock):
     # --- workbench ---------------------------------------------------------------------------
 
     @staticmethod
-    def store_scenarios() -> list[dict[str, Any]]:
-        """The scenarios in the store the workbench uses (CASELAB_DATABASE_URL), the first of each topic.
+    def store_scenarios(all_units: bool = False) -> list[dict[str, Any]]:
+        """The scenarios in the store the workbench uses (CASELAB_DATABASE_URL): the first of each topic, or
+        with ``all_units`` every scenario with the unit types that apply to it (``units``: id -> bool).
 
         Like every block, the workbench reads content from the CaseLab store, never from files: an installed
         wheel has no scenarios/ folder. `make workbench` imports the shipped ones first (caselab import).
@@ -317,7 +351,8 @@ class CaseLabBlock(XBlock):
             return []
         found: dict[str, dict[str, Any]] = {}
         for choice in sorted(choices, key=lambda c: (int(c["topic"]) if c["topic"].isdigit() else 10**6, c["id"])):
-            found.setdefault(choice["topic"], {
-                "id": choice["id"], "topic": choice["topic"], "title": choice["title"],
-                **{unit: registry.unit(unit).applies_to(choice["data"]) for unit in ("discussion", "essay")}})
+            applies = {type_id: unit.applies_to(choice["data"]) for type_id, unit in registry.units().items()}
+            found.setdefault(choice["id"] if all_units else choice["topic"], {
+                "id": choice["id"], "topic": choice["topic"], "title": choice["title"], "units": applies,
+                "discussion": applies.get("discussion", False), "essay": applies.get("essay", False)})
         return list(found.values())

@@ -15,7 +15,7 @@ from xblock.core import XBlock
 from xblock.fields import Float, Scope, String
 
 from ..sanitize import render_markdown
-from ..services import attempts
+from ..services import attempts, lms
 from ..services.attempts import AttemptState
 from ..services.content import attachment_table
 from ..services.errors import ServiceError
@@ -77,7 +77,7 @@ class CaseBlock(CaseLabBlock):
         scenario = placed.scenario
         files = [{"title": a.title, "url": self.runtime.handler_url(self, "attachment", str(a.position)),
                   "table": (attachment_table(a) or [])[:PREVIEW_ROWS + 1]}
-                 for a in placed.assignment.scenario_version.attachments]
+                 for a in lms.attachments(session, placed.assignment.id)]
         return {"scenario": scenario, "attachments": files, "player": self._player(scenario, state)}
 
     def _player(self, scenario, state: AttemptState | None) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class CaseBlock(CaseLabBlock):
         """An attachment of the scenario version the learner works on, by its position."""
         def work(session):
             placed = self.place(session)
-            return next((a for a in placed.assignment.scenario_version.attachments if str(a.position) == suffix), None)
+            return next((a for a in lms.attachments(session, placed.assignment.id) if str(a.position) == suffix), None)
         try:
             found = self.run(work)
         except ServiceError as exc:

@@ -62,17 +62,14 @@ class EssayBlock(CaseLabBlock):
 
     # --- grades -------------------------------------------------------------------------------
 
-    def _sync_grade(self, session, placed):
+    def _sync_grade(self, session, placed) -> None:
         """Publish the final mark of the learner's latest essay when it is due and not yet sent."""
-        essay = essays.latest_essay(session, placed.user, placed.assignment.id)
-        result = lms.grade_to_publish(session, essay)
-        if result is not None:
-            assert essay is not None and result.final is not None  # only an essay's final mark is published
-            scale = grading.essay_rubric(placed.assignment).scale or SCALE
-            self.runtime.publish(self, "grade", {"value": round(result.final * SCALE / scale, 4), "max_value": SCALE})
-            lms.mark_published(result)
-            self.published_essay = essay.id
-        return lms.essay_result(session, essay)
+        due = lms.grade_to_publish(session, placed.user, placed.assignment.id)
+        if due is not None:
+            scale = due.scale or SCALE
+            self.runtime.publish(self, "grade", {"value": round(due.final * SCALE / scale, 4), "max_value": SCALE})
+            lms.mark_published(session, due.essay_id)
+            self.published_essay = due.essay_id
 
     # --- views --------------------------------------------------------------------------------
 
@@ -84,7 +81,7 @@ class EssayBlock(CaseLabBlock):
         page["receipt_html"] = self.render_html("essay_receipt.html", **page["receipt"])
         t = self.strings()
         return self.fragment(self.render_html("essay.html", **page), "essay", "CaseLabEssay", {
-            "autosave_seconds": int(self.settings_bucket().get("AUTOSAVE_SECONDS", 5)),
+            "autosave_seconds": self.caselab_settings().autosave_seconds,
             "confirm": t["confirm"], "saved": t["saved"], "words": t["words"]})
 
     def _page(self, session) -> dict[str, Any]:
@@ -92,7 +89,7 @@ class EssayBlock(CaseLabBlock):
         spec = placed.scenario.essay
         assert spec is not None  # the block plays a scenario with an essay
         draft = essays.get_draft(session, placed.user, placed.assignment.id)
-        rubric = grading.essay_rubric(placed.assignment)
+        rubric = lms.essay_rubric(session, placed.assignment.id)
         return {"scenario": placed.scenario, "prompt": render_markdown(spec.prompt), "spec": spec,
                 "criteria": [c.title for c in rubric.criteria], "draft": draft, "saved_at": when(draft.saved_at),
                 "closed": self.past_due(), "receipt": self._receipt(session, placed),

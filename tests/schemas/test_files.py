@@ -45,6 +45,10 @@ BREAKAGES = [
      r"scenarios/t1-mau.yaml:{line}: titel: unknown field", "titel:"),
     ("wrong type", "points: 2", "points: hai",
      r"scenarios/t1-mau.yaml:{line}: stages\[0\].choices\[0\].points: Not a valid number", "points: hai"),
+    ("unknown unit type", "title: Tình huống mẫu", "title: Tình huống mẫu\nunits:\n  bau_chon: {}",
+     r"scenarios/t1-mau.yaml:{line}: units.bau_chon: unknown unit type 'bau_chon'", "bau_chon:"),
+    ("a built-in under units", "title: Tình huống mẫu", "title: Tình huống mẫu\nunits:\n  essay: {}",
+     r"scenarios/t1-mau.yaml:{line}: units.essay: unknown unit type 'essay'", "  essay: {}"),
     ("no ending", "  - id: end-good\n    prompt: Kết thúc tốt\n  - id: end-bad\n    prompt: Kết thúc chưa tốt\n",
      "", r"scenarios/t1-mau.yaml:\d+: stages\[0\].choices\[0\].next: unknown stage 's2'|no ending", None),
 ]

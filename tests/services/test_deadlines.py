@@ -239,15 +239,14 @@ def test_assigning_the_same_version_again_points_to_the_assignment_to_edit(sessi
 
 def test_the_periodic_run_submits_drafts_at_the_deadline_then_reminds_and_mails(session_factory, session, course):
     """What `caselab tick` (and the trial server's background thread) does every minute."""
-    from lms_plugin.services.mailer import MailSettings
     from lms_plugin.ticker import run_once
     people, assignment = course
     essays.save_draft(session, people["hv1"], assignment.id, ESSAY, now=DEADLINE - timedelta(hours=2))
     cohorts.update_assignment(session, people["gv"], assignment.id, auto_submit_drafts=True, now=NOW)
     session.commit()
-    report = run_once(session_factory, MailSettings.from_mapping({}), NOW)
-    assert report.auto_submitted == 1 and report.mail.sent == 0     # no mail server set: nothing sent, rows wait
-    assert run_once(session_factory, MailSettings.from_mapping({}), NOW).auto_submitted == 0
+    report = run_once(session_factory, {}, NOW)           # no mail server set: nothing sent, rows wait
+    assert report.auto_submitted == 1 and report.deliveries["mail"].delivered == 0 and not report.errors
+    assert run_once(session_factory, {}, NOW).auto_submitted == 0
     session.expire_all()
     essay = essays.latest_essay(session, people["hv1"], assignment.id)
     assert essay.auto_submitted and essay.body == ESSAY

@@ -16,7 +16,7 @@ FLOOD = ("Đêm mưa lớn, nước sông lên nhanh, xã phải quyết định
 @pytest.fixture
 def course(session, tree, tmp_path, monkeypatch):
     monkeypatch.setenv("CASELAB_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setattr(similarity_index, "INDEX_AT", 3)
+    monkeypatch.setenv("CASELAB_SIMILARITY_INDEX_AT", "3")
     import_catalog(session, load_catalog(["scenarios", "rubrics"]))
     cohort = cohorts.create_cohort(session, "Lớp lớn", "khoa-thu")
     group = cohorts.group_named(session, cohort, "Xã Tân Hòa")

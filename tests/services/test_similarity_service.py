@@ -141,23 +141,21 @@ def test_checks_run_on_a_celery_worker_over_redis(session, setup, engine, monkey
     people, assignment = setup
     # the worker opens the database its own environment names; messages carry the essay id only
     monkeypatch.setenv("CASELAB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    jobs.configure("celery", broker_url=REDIS_URL)
+    monkeypatch.setenv("CASELAB_JOBS", "celery")
+    monkeypatch.setenv("CASELAB_BROKER_URL", REDIS_URL)
     app = jobs.celery_app()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            first = essays.submit_essay(session, people["a"], assignment.id, LAND)
-            session.commit()
-            second = essays.submit_essay(session, people["b"], assignment.id, "Mở đầu. " + LAND)
-            session.commit()
-            import time
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and (report_of(session, second.id).status != "done"):
-                time.sleep(0.2)
-        report = report_of(session, second.id)
-        assert report.status == "done" and report.score > 0.9
-        assert report.sources[0]["id"] == first.id
-    finally:
-        jobs.configure("inline")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        first = essays.submit_essay(session, people["a"], assignment.id, LAND)
+        session.commit()
+        second = essays.submit_essay(session, people["b"], assignment.id, "Mở đầu. " + LAND)
+        session.commit()
+        import time
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (report_of(session, second.id).status != "done"):
+            time.sleep(0.2)
+    report = report_of(session, second.id)
+    assert report.status == "done" and report.score > 0.9
+    assert report.sources[0]["id"] == first.id
 
 
 def test_a_model_answer_most_of_a_course_copied_counts_when_the_boilerplate_share_is_raised(

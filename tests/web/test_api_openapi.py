@@ -176,6 +176,17 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
     mine = api("get", f"{PREFIX}/tokens", headers=auth["cadre2"]).json["tokens"]
     api("delete", f"{PREFIX}/tokens/{mine[0]['id']}", headers=auth["cadre1"])           # not cadre1's: 404
     api("delete", f"{PREFIX}/tokens/{mine[0]['id']}", headers=auth["cadre2"])
+    # any unit type, through its contract
+    api("get", f"{at}/units", headers=auth["cadre1"])
+    api("get", f"{at}/units/case", headers=auth["cadre1"])
+    thread = api("get", f"{at}/units/discussion", headers=auth["cadre1"])
+    assert api("get", f"{at}/units/discussion", headers={**auth["cadre1"], "If-None-Match": thread.headers["ETag"]}
+               ).status_code == 304
+    api("post", f"{at}/units/discussion/actions/post", headers=auth["cadre1"], json={"body": "Ý kiến thêm"})
+    api("post", f"{at}/units/discussion/actions/post", headers=auth["cadre1"], json={"body": ""})
+    api("get", f"{at}/units/discussion/staff", headers=chief)
+    api("get", f"{at}/units/discussion/staff", headers=auth["cadre1"])
+    api("post", f"{at}/units/discussion/staff/actions/nothing", headers=chief, json={})
     api("get", f"{PREFIX}/openapi.json")
     statuses = {status for _, _, status in api.checked}
     assert {200, 201, 401, 403, 404, 409, 422} <= statuses

@@ -34,7 +34,8 @@ SIGNED_IN = CADRE | EXAMINER | STAFF
 # /examiner/: a chief examiner (lecturer) marks the rounds he takes himself; nobody sees a round not given to them
 AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER | STAFF, "/admin/": frozenset({"admin"}),
          "/account/": SIGNED_IN}
-PUBLIC = {"/", "/catalogue", "/health", "/login", "/logout", "/lang/<code>", "/static/<path:filename>"}
+PUBLIC = {"/", "/catalogue", "/health", "/login", "/logout", "/lang/<code>", "/static/<path:filename>",
+          "/units/player.js", "/units/<type_id>/static/<path:file>"}
 EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
     "/admin/cohorts/<int:cohort_id>/grades.csv": (STAFF, "lecturers download their cohorts' grades"),
     "/admin/cohorts/<int:cohort_id>/grades.xlsx": (STAFF, "lecturers download their cohorts' grades"),
@@ -82,6 +83,13 @@ API_POLICY = {   # (method, rule under /api/v1) -> roles
     ("POST", "/essays/<int:essay_id>/annotations"): EXAMINER,
     ("DELETE", "/essays/<int:essay_id>/annotations/<int:annotation_id>"): EXAMINER,
     ("POST", "/essays/<int:essay_id>/appeal"): CADRE,
+    ("GET", "/assignments/<int:assignment_id>/units"): CADRE | STAFF,
+    ("GET", "/assignments/<int:assignment_id>/units/<string(maxlength=60):type_id>"): CADRE | STAFF,
+    ("POST", "/assignments/<int:assignment_id>/units/<string(maxlength=60):type_id>/actions/"
+             "<string(maxlength=60):action>"): CADRE | STAFF,
+    ("GET", "/assignments/<int:assignment_id>/units/<string(maxlength=60):type_id>/staff"): STAFF,
+    ("POST", "/assignments/<int:assignment_id>/units/<string(maxlength=60):type_id>/staff/actions/"
+             "<string(maxlength=60):action>"): STAFF,
 }
 # Bodies their schema accepts, so that a refusal below is about who asks (403/404), not about the body (422).
 API_BODIES = {
@@ -162,6 +170,8 @@ def world(session, demo):
         "user_id": cadre1.id, "username": cadre1.username, "author": (cadre1.username, cadre1.display_name),
         "examiner_id": accounts.get_user(session, "examiner1").id, "round_": 3,
         "token_id": session.scalar(select(m.ApiToken.id).where(m.ApiToken.user_id == cadre1.id)),
+        "type_id": "discussion", "action": "post", "file": "none.css",   # any unit, through its contract
+        "key": "participation",      # a report section (/lecturer/assignments/<id>/report/<key>.csv)
         "annotation_id": 1,          # examiner1 may try it (404: there is none), others never reach it
         # cadre1's notification of the release above: others opening it get 404
         "notification_id": session.scalar(select(m.Notification.id).where(m.Notification.user_id == cadre1.id)
@@ -187,8 +197,12 @@ class Visitor:
 
     def request(self, method: str, url: str, **kwargs):
         if url.startswith(API + "/"):
-            return self.api.open(url, method=method, headers=self.headers, **kwargs)
-        return self.pages.open(url, method=method, **kwargs)
+            response = self.api.open(url, method=method, headers=self.headers, **kwargs)
+        else:
+            response = self.pages.open(url, method=method, **kwargs)
+        if response.is_streamed:       # a download made piece by piece (CSV): read to its end, as a browser
+            response.get_data()        # does, so its request ends here and not inside the next request
+        return response
 
 
 def _to_login(response) -> bool:

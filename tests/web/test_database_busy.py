@@ -10,16 +10,19 @@ from sqlalchemy import event, select
 
 from lms_plugin.services import accounts, essays, roster
 from lms_plugin.store import models as m
+from lms_plugin.web import create_app
 from tests.web.conftest import first_assignment, login
 from tests.web.test_api import ESSAY
 
 
-def test_a_submission_meeting_a_locked_store_gets_503_and_loses_nothing(app, client, demo, session, engine,
+def test_a_submission_meeting_a_locked_store_gets_503_and_loses_nothing(content, demo, session, engine,
                                                                        monkeypatch):
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL writers do not lock the whole store")
-    monkeypatch.setenv("CASELAB_SQLITE_BUSY_MS", "200")
-    engine.dispose()                                       # new connections read the shorter wait
+    monkeypatch.setenv("CASELAB_SQLITE_BUSY_MS", "200")   # the engine the app opens waits 200 ms for a writer
+    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False), "SECRET_KEY": "test-secret",
+                      "TESTING": True, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
     assignment = first_assignment(session)
     cadre = accounts.get_user(session, "cadre1")
     essays.save_draft(session, cadre, assignment.id, ESSAY)
@@ -41,6 +44,7 @@ def test_a_submission_meeting_a_locked_store_gets_503_and_loses_nothing(app, cli
     assert essays.get_draft(session, cadre, assignment.id).body == ESSAY
     done = client.post(f"/api/v1/assignments/{assignment.id}/essay", json={"body": ESSAY})
     assert done.status_code == 201
+    app.extensions["caselab.engine"].dispose()
 
 
 def test_a_roster_import_hashes_every_password_before_its_first_write(app, session, demo, monkeypatch):

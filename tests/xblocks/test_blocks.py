@@ -386,14 +386,23 @@ def test_a_store_without_content_lists_no_workbench_scenario(store_url, monkeypa
 
 
 def test_every_string_the_blocks_show_has_an_english_translation():
+    from babel.messages.extract import extract_from_file
     from babel.messages.pofile import read_po
 
-    from lms_plugin.xblocks import base, case, discussion, essay
+    from lms_plugin.units import registry
+    from lms_plugin.xblocks import base, case, discussion, essay, unit
     with open(TRANSLATIONS / "en" / "LC_MESSAGES" / "text.po", "rb") as f:
         english = {msg.id: msg.string for msg in read_po(f) if msg.id}
-    shown = {*base.COMMON_STRINGS.values(), *essay.STATUS.values()}
+    shown = {*base.COMMON_STRINGS.values(), *essay.STATUS.values(), unit.UnitBlock.display_name.default}
     for cls in (case.CaseBlock, discussion.DiscussionBlock, essay.EssayBlock):
         shown |= set(cls.STRINGS.values()) | {cls.display_name.default}
+    # caselab_unit renders the built-in units' own templates with the block's catalogue
+    for kind in registry.units().values():
+        if type(kind).__module__.startswith("lms_plugin.") and kind.template_folder:
+            shown.add(kind.title)
+            for name in kind.templates.values():
+                found = extract_from_file("jinja2", str(Path(kind.template_folder) / name))
+                shown |= {m[1] if isinstance(m[1], str) else m[1][0] for m in found}
     assert sorted(msgid for msgid in shown if not english.get(msgid)) == []
 
 
