@@ -12,7 +12,7 @@ from ..schemas.content import DiscussionSchema
 from ..services import discussion
 from ..services.errors import N_
 from ..services.limits import MAX_ID
-from .spec import Action, Table, UnitContext, UnitType
+from .spec import Action, Table, UnitContext, UnitType, iso
 
 
 class PostSchema(Schema):
@@ -28,10 +28,6 @@ class EditSchema(Schema):
 class ReportSchema(Schema):
     body = fields.String(required=True)
     revision = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_ID))
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 class DiscussionUnit(UnitType):
@@ -59,15 +55,15 @@ class DiscussionUnit(UnitType):
         spec = ctx.scenario.discussion
         state: dict[str, Any] = {
             "posts": [{"id": p.id, "parent_id": p.parent_id, "author": p.author, "mine": p.author_id == ctx.user.id,
-                       "body_html": p.body, "created_at": _iso(p.created_at), "edited": p.edited_at is not None,
+                       "body_html": p.body, "created_at": iso(p.created_at), "edited": p.edited_at is not None,
                        "hidden": p.hidden, "hidden_reason": p.hidden_reason} for p in posts],
             "report": None,
         }
         if spec is not None and spec.group_report:
             report = discussion.get_group_report(ctx.session, ctx.user, ctx.assignment_id)
             state["report"] = {"body_html": report.body, "revision": report.revision,
-                               "updated_by": report.updated_by, "updated_at": _iso(report.updated_at),
-                               "submitted_at": _iso(report.submitted_at), "submitted_by": report.submitted_by}
+                               "updated_by": report.updated_by, "updated_at": iso(report.updated_at),
+                               "submitted_at": iso(report.submitted_at), "submitted_by": report.submitted_by}
         return state
 
     def staff_state(self, ctx: UnitContext) -> dict[str, Any]:

@@ -11,17 +11,13 @@ from ..hookspecs import hookimpl
 from ..schemas.content import EssaySpecSchema
 from ..services import essays
 from ..services.errors import N_
-from .spec import Action, Table, UnitContext, UnitScore, UnitType
+from .spec import Action, Table, UnitContext, UnitScore, UnitType, iso
 
 SCALE = 10.0   # essays are marked on the 10-point scale
 
 
 class BodySchema(Schema):
     body = fields.String(required=True)     # bounded by the essay service (MAX_ESSAY_CHARS)
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 class EssayUnit(UnitType):
@@ -55,10 +51,10 @@ class EssayUnit(UnitType):
         return {
             # an empty draft starts from the scenario's section headings
             "draft": draft.body or essays.starting_text(spec), "words": draft.words,
-            "saved_at": _iso(draft.saved_at),
-            "window": window.state, "closes_at": _iso(window.closes_at), "writable": window.writable,
+            "saved_at": iso(draft.saved_at),
+            "window": window.state, "closes_at": iso(window.closes_at), "writable": window.writable,
             "receipt": None if receipt is None else {
-                "id": receipt.id, "version": receipt.version, "submitted_at": _iso(receipt.submitted_at),
+                "id": receipt.id, "version": receipt.version, "submitted_at": iso(receipt.submitted_at),
                 "sha256": receipt.sha256, "words": receipt.words, "late": receipt.late},
             "mark": essays.released_mark(ctx.session, ctx.user, ctx.assignment_id),
         }

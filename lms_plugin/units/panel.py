@@ -28,7 +28,7 @@ from ..sanitize import render_markdown
 from ..services import panel
 from ..services.errors import N_, Invalid
 from ..services.limits import MAX_ID
-from .spec import STAFF, Action, Table, UnitContext, UnitType
+from .spec import STAFF, Action, Table, UnitContext, UnitType, iso
 
 _TEXT = validate.Length(min=1, error="must not be empty")
 _QUESTION_ID = validate.Range(min=1, max=MAX_ID)
@@ -82,17 +82,13 @@ class MoreSchema(Schema):
     limit = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=panel.MAX_PAGE))
 
 
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def _question(q: panel.QuestionView, *, voted: frozenset[int] = frozenset(), viewer_id: int | None = None,
               staff: bool = False) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": q.id, "body_html": q.body, "votes": q.votes, "status": q.status, "merged_into": q.merged_into_id,
         "author": q.author, "group": q.group, "commune": q.commune, "cohort": q.cohort,
-        "created_at": _iso(q.created_at), "mine": q.author_id == viewer_id, "voted": q.id in voted,
-        "answers": [{"body_html": a.body, "author": a.author, "created_at": _iso(a.created_at)} for a in q.answers],
+        "created_at": iso(q.created_at), "mine": q.author_id == viewer_id, "voted": q.id in voted,
+        "answers": [{"body_html": a.body, "author": a.author, "created_at": iso(a.created_at)} for a in q.answers],
     }
     if staff:
         item["username"] = q.username
@@ -173,7 +169,7 @@ class PanelUnit(UnitType):
         ranked = page.ranked
         return {
             "live": page.board.live, "board_closed": page.board.closed,
-            "closed_at": _iso(page.board.closed_at), "counts": page.counts,
+            "closed_at": iso(page.board.closed_at), "counts": page.counts,
             "max_chars": panel.MAX_ANSWER_CHARS,
             "questions": [_question(q, staff=True) for q in ranked.questions],
             "total": ranked.total, "limit": ranked.limit, "offset": ranked.offset, "more": ranked.more,

@@ -156,6 +156,11 @@ class UnitType(ABC):
         return None
 
 
+def iso(moment: Any) -> str | None:
+    """A time as unit states carry it (JSON-ready); hosts show it with ``when``."""
+    return moment.isoformat() if moment else None
+
+
 def rows_of(table: Table) -> Iterator[tuple[Any, ...]]:
     yield table.headers
     yield from table.rows
