@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .services import accounts, channels, cohorts, runtime
+from .services import accounts, channels, cohorts, jobs, runtime
 from .services.catalog import load_catalog
 from .services.content import import_catalog, scenario_catalogue
 from .services.demo import seed_demo
@@ -287,17 +287,35 @@ def similarity_cmd(ctx: Context, input_path, reference_path, exclude_path, min_s
 
 @main.command("demo")
 @click.option("--password", required=True, help="Password for every demo account (at least 8 characters).")
+@click.option("--cadres", default=6, show_default=True, type=click.IntRange(1),
+              help="cadre1…cadreN, e.g. 100000 for a national course.")
+@click.option("--communes", default=2, show_default=True, type=click.IntRange(1),
+              help="Commune groups the cadres are spread over (about 97 to a province).")
+@click.option("--essays", default=0, show_default=True, type=click.IntRange(0),
+              help="The first K cadres have submitted the essay (rounds 1-2 allocated, similarity pending).")
 @pass_ctx
-def demo(ctx: Context, password: str) -> None:
-    """Seed a demo cohort: lecturer1, examiner1-2, admin1, cadre1-6, every scenario assigned and open."""
+def demo(ctx: Context, password: str, cadres: int, communes: int, essays: int) -> None:
+    """Seed a demo cohort: lecturer1, examiner1-2, admin1, cadre1-6 in two communes, every scenario assigned and
+    open; or, with --cadres/--communes/--essays, a national course at its deadline. A rerun adds only what is
+    missing and resets the demo passwords."""
+    from time import perf_counter
+    if essays > cadres:
+        raise click.BadParameter(f"at most --cadres ({cadres}) essays", param_hint="--essays")
+    started = perf_counter()
     try:
         with ctx.session() as session:
-            summary = seed_demo(session, password)
+            summary = seed_demo(session, password, cadres=cadres, communes=communes, essays=essays)
     except ServiceError as exc:
         raise _fail(exc) from None
     click.echo(f"demo cohort '{summary.cohort}': {summary.assignments} assignment(s) open")
-    click.echo(f"accounts: {', '.join(summary.usernames)}")
+    click.echo(f"accounts: {', '.join(summary.staff)}, cadre1…cadre{summary.cadres} in {summary.communes} "
+               f"commune group(s) ({summary.people_added} account(s) and {summary.memberships_added} "
+               f"membership(s) added now)")
+    if summary.essays and summary.essay_assignment_id is not None:
+        click.echo(f"essays: cadre1…cadre{summary.essays} submitted on assignment {summary.essay_assignment_id} "
+                   f"({summary.essays_added} added now)")
     click.echo(f"password: {password}")
+    click.echo(f"seeded in {perf_counter() - started:.1f} s")
 
 
 def _channel_config(settings: Settings) -> dict[str, Any]:
@@ -330,7 +348,9 @@ def tick(ctx: Context) -> None:
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
     report = run_once(runtime.session_factory(ctx.engine), config)
+    handed = jobs.dispatch(runtime.session_factory(ctx.engine))
     click.echo(f"drafts submitted at the deadline: {report.auto_submitted}")
+    click.echo(f"background jobs handed again: {handed}")
     click.echo(f"deadline reminders: {report.reminded}")
     for name, delivery in report.deliveries.items():
         click.echo(f"{name}: {delivery.summary}")
@@ -343,23 +363,74 @@ def tick(ctx: Context) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="gunicorn worker processes for production; 0 runs the one-process trial server.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per gunicorn worker (more than 1: gunicorn's gthread workers).")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds before gunicorn restarts a worker stuck in one request.")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Serve the web app (for production run gunicorn "lms_plugin.web:create_app()")."""
-    from .web import create_app
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+    """Serve the web app: the one-process trial server, or gunicorn with --workers (production).
+
+    Either way this process also runs the periodic work (CASELAB_TICK_SECONDS; 0: none, run `caselab tick`
+    from a timer instead) and hands again background jobs that were lost (a killed worker, a restarted broker)."""
     with ctx.session():
         pass   # refuse early, with the message, when the database is not migrated
+    config = _channel_config(ctx.settings)
+    if workers:
+        from .web import production
+        click.echo(f"CaseLab on http://{host}:{port}/ (gunicorn, {workers} worker(s) x {threads} thread(s))")
+        production.serve(ctx.settings, host, port, workers, threads, timeout,
+                         on_ready=lambda: _background(ctx.settings, config, runtime.make_unpooled_engine()))
+        return
+    from .web import create_app
     app = create_app(settings=ctx.settings)
-    seconds = ctx.settings.tick_seconds
-    if seconds > 0:          # the one-machine trial runs the periodic work itself (production: caselab tick)
-        from .ticker import start_background
-        start_background(app.extensions["caselab.sessions"], _channel_config(ctx.settings), seconds)
+    _background(ctx.settings, config, app.extensions["caselab.engine"])
     click.echo(f"CaseLab on http://{host}:{port}/")
     from .web.headers import QuietRequestHandler
     # Never the debugger (it runs Python for whoever sees its page) nor the reloader, whatever FLASK_DEBUG or
     # a .env says; the request handler answers "Server: CaseLab", without Werkzeug's and Python's versions.
     app.run(host=host, port=port, threaded=True, debug=False, use_debugger=False, use_reloader=False,
             load_dotenv=False, request_handler=QuietRequestHandler)
+
+
+DISPATCH_SECONDS = 5      # how soon a lost job is handed again, at most (after its grace or lease has run out)
+
+
+def _background(settings: Settings, config: dict[str, Any], engine) -> None:
+    """The periodic work and the job dispatcher, in daemon threads of this process."""
+    factory = runtime.session_factory(engine)
+    if settings.tick_seconds > 0:
+        from .ticker import start_background
+        start_background(factory, config, settings.tick_seconds)
+        jobs.start_dispatcher(factory, min(DISPATCH_SECONDS, settings.job_grace_seconds))
+
+
+@main.command("worker")
+@click.option("--queues", default="checks,index", show_default=True,
+              help="Queues this worker takes: checks (similarity checks), index (course index rebuilds).")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes of this worker (1: the worker runs tasks itself; start one worker per core).")
+@click.option("--loglevel", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@pass_ctx
+def worker(ctx: Context, queues: str, concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker for the background jobs (CASELAB_JOBS=celery, broker CASELAB_BROKER_URL).
+
+    It also hands again jobs that were lost: written but never handed, or cut off when a worker died."""
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(wanted) - set(jobs.QUEUES))
+    if unknown or not wanted:
+        named = ", ".join(unknown) or repr(queues)
+        raise click.ClickException(f"unknown queue: {named} (known: {', '.join(jobs.QUEUES)})")
+    if ctx.settings.jobs != "celery":
+        raise click.ClickException("CASELAB_JOBS is not celery: jobs run in the web process; no worker is needed")
+    with ctx.session():
+        pass   # refuse early, with the message, when the database is not migrated
+    from .services import similarity  # noqa: F401  # declares the similarity tasks
+    jobs.start_dispatcher(runtime.session_factory(ctx.engine), min(DISPATCH_SECONDS, ctx.settings.job_grace_seconds))
+    jobs.run_worker(wanted, concurrency, loglevel)
 
 
 if __name__ == "__main__":

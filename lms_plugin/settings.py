@@ -98,9 +98,11 @@ class Settings:
     # --- services -----------------------------------------------------------------------------------
     password_hash: str = "scrypt"            # werkzeug's default; a test suite names a cheap one
     jobs: str = "inline"                     # inline | thread | celery: a trial needs no broker
-    # Celery's broker and result store (CASELAB_JOBS=celery); not in repr: a URL may hold a password
+    job_grace_seconds: int = 30              # a job not begun this long after its commit is handed again
+    job_lease_seconds: int = 120             # a check running longer is presumed cut off and handed again
+    # Celery's broker (CASELAB_JOBS=celery); not in repr: a URL may hold a password
     broker_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
-    similarity_index_at: int = 2000          # essays in a course from which a saved index beats refitting
+    similarity_index_at: int = 200           # essays in a course from which a saved index beats refitting
     index_dir: str = "instance/similarity"   # saved course indexes (working folder); a shared volume for workers
     similarity_boilerplate_share: float = 0.1  # text in more than this share of a course's essays never counts
 
@@ -355,6 +357,8 @@ _RULES: dict[str, Callable[[Any, dict[str, Any]], str | None]] = {
     "trusted_proxies": _at_least(0),
     "password_hash": lambda value, _all: _hash_method(value),
     "jobs": _one_of(*JOB_MODES),
+    "job_grace_seconds": _at_least(1),
+    "job_lease_seconds": _at_least(1),
     "broker_url": _url("redis://127.0.0.1:6379/0"),
     "similarity_index_at": _at_least(1),
     "index_dir": lambda value, _all: None if value.strip() else "expected a folder",

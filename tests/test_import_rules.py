@@ -37,6 +37,7 @@ HOST_EXCEPTIONS = {
     ("lms_plugin.cli", "lms_plugin.web"): "`caselab serve` is a host that starts another host: it builds the "
                                           "Flask app and serves it with the web app's quiet request handler",
     ("lms_plugin.cli", "lms_plugin.web.headers"): "the same `caselab serve`",
+    ("lms_plugin.cli", "lms_plugin.web.production"): "`caselab serve --workers` runs the web app under gunicorn",
 }
 
 # (importer, imported) -> why it is imported inside a function rather than at the top of the module
@@ -47,6 +48,10 @@ LATE_IMPORTS = {
                                            "which loads the essay services and with them scikit-learn",
     ("lms_plugin.cli", "lms_plugin.web"): "`caselab serve` alone needs Flask and every blueprint",
     ("lms_plugin.cli", "lms_plugin.web.headers"): "the same `caselab serve`",
+    ("lms_plugin.cli", "lms_plugin.web.production"): "`caselab serve --workers` alone needs gunicorn",
+    ("lms_plugin.cli", "lms_plugin.services.similarity"): "`caselab worker` alone runs the similarity tasks, "
+                                                         "which load scikit-learn",
+    ("lms_plugin.web.production", "lms_plugin.web"): "each gunicorn worker builds its own app after the fork",
     ("lms_plugin.web", "lms_plugin.web.admin"): "blueprints load when an app is built, not when web/ is imported "
                                                  "(gunicorn and `caselab serve` import the package first)",
 }

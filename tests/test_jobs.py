@@ -1,16 +1,144 @@
-"""Issue 10, finding 6: a Celery message carries the task's ids and nothing else; a worker opens the database
-its own settings name, never one a message names."""
+"""Background jobs are rows written with the work that asks for them (services/jobs.py): nothing is lost when a
+process dies or the broker forgets, nothing runs twice, and a message carries one job id and nothing else."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from kombu import Connection
-from sqlalchemy import create_engine, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.services import jobs, similarity
 from lms_plugin.store import models as m
 
 SECRET_URL = "postgresql+psycopg://caselab:s3cret-pw@db.invalid:5432/caselab"
+RUNS: list[int] = []
+FAILURES: dict[int, int] = {}
+
+
+@jobs.task("test.note")
+def _note(session: Session, number: int) -> None:
+    """Writes one audit row per number, whatever the number of runs (idempotent, like every task)."""
+    RUNS.append(number)
+    if FAILURES.get(number, 0) > 0:
+        FAILURES[number] -= 1
+        raise RuntimeError(f"số {number} hỏng")
+    if session.scalar(select(m.AuditEvent).where(m.AuditEvent.action == "test.note",
+                                                 m.AuditEvent.target_id == str(number))) is None:
+        session.add(m.AuditEvent(action="test.note", target_type="test", target_id=str(number), details={}))
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    RUNS.clear()
+    FAILURES.clear()
+
+
+def _jobs(session) -> list[m.Job]:
+    session.expire_all()
+    return list(session.scalars(select(m.Job).order_by(m.Job.id)))
+
+
+def _notes(session) -> int:
+    return session.scalar(select(func.count()).select_from(m.AuditEvent).where(m.AuditEvent.action == "test.note"))
+
+
+def test_a_job_is_a_row_of_the_same_transaction(session):
+    jobs.defer(session, "test.note", number=1)
+    session.rollback()
+    assert _jobs(session) == [] and RUNS == []
+    jobs.defer(session, "test.note", number=2)
+    session.commit()                                   # inline: run once the commit is done
+    [job] = _jobs(session)
+    assert (job.state, job.attempts, job.args, job.queue) == ("done", 1, {"number": 2}, "checks")
+    assert RUNS == [2] and _notes(session) == 1
+
+
+def test_the_same_waiting_job_is_written_once(session, monkeypatch):
+    monkeypatch.setenv("CASELAB_JOBS", "thread")
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)       # the runner never gets it: it waits
+    first = jobs.defer(session, "test.note", number=3)
+    again = jobs.defer(session, "test.note", number=3)
+    other = jobs.defer(session, "test.note", number=4)
+    more = [jobs.defer(session, "test.note", number=n) for n in (3, 4) * 4]   # psycopg prepares from the 5th
+    session.commit()
+    assert first is not None and again is None and other is not None and more == [None] * 8
+    assert [j.args["number"] for j in _jobs(session)] == [3, 4]
+
+
+def test_a_job_handed_twice_runs_once(session, engine, monkeypatch):
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)
+    job_id = jobs.defer(session, "test.note", number=5)
+    session.commit()
+    assert jobs.run_job(job_id, engine) == "done"
+    assert jobs.run_job(job_id, engine) == "skipped"
+    assert RUNS == [5] and _notes(session) == 1
+
+
+def test_a_lost_hand_off_is_handed_again_by_the_dispatcher(session, engine, session_factory, monkeypatch):
+    """A web worker killed between its commit and the hand-off: the row waits, the dispatcher runs it."""
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)
+    jobs.defer(session, "test.note", number=6)
+    session.commit()
+    monkeypatch.undo()
+    assert jobs.dispatch(session_factory) == 0                         # within its grace: not yet
+    later = datetime.now(timezone.utc) + jobs.grace() + timedelta(seconds=1)
+    assert jobs.dispatch(session_factory, now=later) == 1
+    assert [j.state for j in _jobs(session)] == ["done"] and RUNS == [6]
+
+
+def test_a_run_cut_off_is_handed_again_when_its_lease_ends(session, session_factory, monkeypatch):
+    """A worker killed mid-task leaves the job running; after its lease the dispatcher gives it out again."""
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)
+    job_id = jobs.defer(session, "test.note", number=7)
+    session.commit()
+    job = session.get(m.Job, job_id)
+    job.state, job.attempts, job.due_at = "running", 1, datetime.now(timezone.utc) + timedelta(seconds=120)
+    session.commit()
+    monkeypatch.undo()
+    assert jobs.dispatch(session_factory) == 0                         # its runner may still be working
+    later = datetime.now(timezone.utc) + timedelta(seconds=121)
+    assert jobs.dispatch(session_factory, now=later) == 1               # presumed dead: handed again
+    [job] = _jobs(session)
+    assert (job.state, job.attempts) == ("done", 2) and RUNS == [7] and _notes(session) == 1
+
+
+def test_a_run_whose_process_died_on_this_machine_is_handed_again_at_once(session, session_factory, monkeypatch):
+    """No need to wait out a long lease (an index rebuild's is an hour) when the runner's pid is gone."""
+    import subprocess
+    import sys
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)
+    job_id = jobs.defer(session, "test.note", number=9)
+    session.commit()
+    job = session.get(m.Job, job_id)
+    job.state, job.attempts, job.runner = "running", 1, f"{jobs.HOST}:{gone.pid}"
+    job.due_at = datetime.now(timezone.utc) + timedelta(hours=1)
+    session.commit()
+    monkeypatch.undo()
+    assert jobs.dispatch(session_factory) == 1
+    [job] = _jobs(session)
+    assert (job.state, job.attempts, job.runner) == ("done", 2, jobs.RUNNER) and RUNS == [9]
+
+
+def test_a_failing_job_is_tried_again_then_left_failed_for_an_organiser(session, engine, session_factory,
+                                                                        monkeypatch):
+    FAILURES[8] = jobs.MAX_ATTEMPTS
+    jobs.defer(session, "test.note", number=8)
+    session.commit()                                   # attempt 1 fails after the commit: nothing raises here
+    when = datetime.now(timezone.utc)
+    for _ in range(jobs.MAX_ATTEMPTS - 1):
+        when += timedelta(hours=1)
+        jobs.dispatch(session_factory, now=when)
+    [job] = _jobs(session)
+    assert (job.state, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    assert "RuntimeError: số 8 hỏng" in job.error and _notes(session) == 0
+    assert jobs.retry(session, job.id) is True
+    session.commit()                                   # handed at once; it works now
+    [job] = _jobs(session)
+    assert job.state == "done" and _notes(session) == 1
 
 
 @pytest.fixture
@@ -19,15 +147,13 @@ def memory_broker(monkeypatch):
     process is configured as a worker is, by its environment (nobody calls runtime.configure there)."""
     monkeypatch.setenv("CASELAB_JOBS", "celery")
     monkeypatch.setenv("CASELAB_BROKER_URL", "memory://")
-    app = jobs.celery_app()
-    app.conf.result_backend = "cache+memory://"       # the Redis deployment keeps results in Redis
-    return app
+    return jobs.celery_app()
 
 
-def _sent(app) -> list:
+def _sent(queue_name: str) -> list:
     messages = []
     with Connection("memory://") as conn:
-        queue = conn.SimpleQueue(app.conf.task_default_queue)
+        queue = conn.SimpleQueue(queue_name)
         while True:
             try:
                 message = queue.get(block=False)
@@ -39,17 +165,16 @@ def _sent(app) -> list:
     return messages
 
 
-def test_a_message_carries_the_essay_id_and_no_database_url(memory_broker):
-    engine = create_engine(SECRET_URL)          # never connects: nothing here runs a query
-    with Session(engine) as session:
-        jobs.defer(session, similarity.CHECK, essay_id=7)
-        session.commit()
-    [message] = _sent(memory_broker)
+def test_a_message_carries_the_job_id_and_no_database_url(memory_broker, engine, session):
+    session.bind = engine
+    job_id = jobs.defer(session, similarity.CHECK, essay_id=7)
+    session.commit()
+    [message] = _sent("checks")
     raw = repr(message.headers) + repr(message.body)      # kwargsrepr in the headers, the kwargs in the body
-    for secret in ("s3cret-pw", "db.invalid", "postgresql", "database_url"):
+    for secret in ("postgresql", "sqlite", "database_url", "essay_id"):
         assert secret not in raw
     args, kwargs, _embed = message.decode()
-    assert (message.headers["task"], args, kwargs) == ("caselab." + similarity.CHECK, [], {"essay_id": 7})
+    assert (message.headers["task"], args, kwargs) == ("caselab." + similarity.CHECK, [], {"job_id": job_id})
 
 
 def test_jobs_take_ids_only():
@@ -66,22 +191,30 @@ def test_a_worker_refuses_a_message_that_names_a_database(memory_broker, engine,
     monkeypatch.setenv("CASELAB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     task = memory_broker.tasks["caselab." + similarity.CHECK]
     with pytest.raises(ValueError):
-        task.run(essay_id=1, database_url=f"sqlite:///{elsewhere}")
+        task.run(job_id=1, database_url=f"sqlite:///{elsewhere}")
     assert not elsewhere.exists()
     with pytest.raises(ValueError):
-        task.run(essay_id=1, recheck_matched=False, params="x")
+        task.run(essay_id=1)
+    with pytest.raises(ValueError):
+        task.run(job_id="1")
 
 
-def test_a_worker_opens_the_database_its_environment_names(memory_broker, engine, monkeypatch):
+def test_a_worker_opens_the_database_its_environment_names(memory_broker, engine, session, monkeypatch):
     monkeypatch.setenv("CASELAB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    result = memory_broker.tasks["caselab." + similarity.CHECK].run(essay_id=424242)
-    assert result == {"essay_id": 424242, "status": "missing"}
-    with Session(engine) as session:
-        assert session.scalar(select(m.SimilarityReport)) is None
+    monkeypatch.setattr(jobs, "hand_off", lambda *a, **k: None)
+    session.bind = engine
+    job_id = jobs.defer(session, similarity.CHECK, essay_id=424242)
+    session.commit()
+    assert memory_broker.tasks["caselab." + similarity.CHECK].run(job_id=job_id) == "done"
+    assert [j.state for j in _jobs(session)] == ["done"]
+    assert session.scalar(select(m.SimilarityReport)) is None           # no such essay: nothing to report
 
 
-def test_the_worker_host_knows_every_task():
-    """`celery -A lms_plugin.worker worker` runs what services declare; jobs itself imports no service."""
+def test_the_worker_host_knows_every_task_and_its_queue():
+    """`caselab worker` runs what services declare; jobs itself imports no service."""
     from lms_plugin import worker
     from lms_plugin.services import similarity_index
     assert {"caselab." + similarity.CHECK, "caselab." + similarity_index.REBUILD} <= set(worker.app.tasks)
+    routes = worker.app.conf.task_routes
+    assert routes["caselab." + similarity.CHECK] == {"queue": "checks"}
+    assert routes["caselab." + similarity_index.REBUILD] == {"queue": "index"}   # never behind the checks

@@ -54,3 +54,34 @@ def test_an_exception_shows_the_error_page_not_a_debugger(debug_everywhere):
     assert "Có lỗi xảy ra" in page.text
     for leak in ("Traceback", "secret detail", "Werkzeug Debugger", "__debugger__", "console"):
         assert leak not in page.text
+
+
+def test_serve_with_workers_runs_gunicorn_with_the_periodic_work_in_its_master(debug_everywhere, monkeypatch):
+    """`caselab serve --workers N` is production: gunicorn (sync workers, gthread with threads), the app built
+    in each worker after the fork, the ticker and the job dispatcher started once, in the master."""
+    from lms_plugin.web import production
+    url = f"sqlite:///{debug_everywhere / 'caselab.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    ran = {}
+
+    def fake_run(server):
+        ran.update(options=server.options, app=server.load(), ready=server.on_ready)
+    monkeypatch.setattr(production.CaseLabServer, "run", fake_run)
+    result = CliRunner().invoke(main, ["--database", url, "serve", "--workers", "3", "--threads", "4",
+                                       "--port", "5998"])
+    assert result.exit_code == 0, result.output
+    options = ran["options"]
+    assert (options["workers"], options["threads"], options["worker_class"]) == (3, 4, "gthread")
+    assert options["bind"] == "127.0.0.1:5998" and options["control_socket_disable"] is True
+    assert ran["app"].debug is False and callable(ran["ready"])
+    assert production.options("127.0.0.1", 80, 4, 1, 60)["worker_class"] == "sync"
+
+
+def test_worker_refuses_to_start_when_jobs_run_in_the_web_process(debug_everywhere):
+    url = f"sqlite:///{debug_everywhere / 'caselab.db'}"
+    result = CliRunner().invoke(main, ["--database", url, "worker"])
+    assert result.exit_code != 0 and "CASELAB_JOBS is not celery" in result.output
+    result = CliRunner().invoke(main, ["--database", url, "worker", "--queues", "checks,emails"])
+    assert result.exit_code != 0 and "unknown queue: emails" in result.output

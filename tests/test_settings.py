@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from lms_plugin import settings as settings_module
@@ -168,17 +168,15 @@ def test_services_hash_passwords_with_the_app_s_method(engine, session):
     assert accounts.authenticate(session, "gv2", "mat-khau-123") is user
 
 
-def test_the_app_s_jobs_mode_sends_a_deferred_check_to_the_broker():
+def test_the_app_s_jobs_mode_sends_a_deferred_check_to_the_broker(engine):
     """JOBS is the real mode: with celery the check travels to the broker instead of running in the request."""
-    never_opened: Engine = create_engine("sqlite:////nonexistent/caselab.db")
-    create_app({"ENGINE": never_opened, "SECRET_KEY": "s", "JOBS": "celery", "BROKER_URL": "memory://"})
+    create_app({"ENGINE": engine, "SECRET_KEY": "s", "JOBS": "celery", "BROKER_URL": "memory://"})
     broker = jobs.celery_app()
     assert broker.conf.broker_url == "memory://"
-    broker.conf.result_backend = "cache+memory://"       # as tests/test_jobs.py: Redis keeps results in production
-    with Session(never_opened) as session:
+    with Session(engine) as session:
         jobs.defer(session, similarity.CHECK, essay_id=7)
-        session.commit()                        # inline would have run the check here, on a missing database
-    [message] = _sent(broker)
+        session.commit()                        # inline would have run the check here
+    [message] = _sent("checks")
     assert message.headers["task"] == "caselab." + similarity.CHECK
 
 

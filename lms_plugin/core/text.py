@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,19 +115,32 @@ def _hash_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Powers:
-    """BASE**i and BASE**-i modulo 2**64, grown on demand."""
+    """BASE**i and BASE**-i modulo 2**64, grown on demand; shared by every thread of the process.
+
+    Both tables live in one tuple, replaced (never changed) under a lock when a longer slice needs
+    more: a reader takes the tuple once and so never pairs a grown ``up`` with a short ``down``
+    (two threads growing one table at once once left a worker failing every check). The first
+    tables already cover a long essay, so the lock is rarely taken."""
+
+    _INITIAL = 1 << 16
 
     def __init__(self) -> None:
-        self.up = np.ones(1, dtype=np.uint64)
-        self.down = np.ones(1, dtype=np.uint64)
+        self._lock = threading.Lock()
+        self._tables = self._both(self._INITIAL)
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.up.size < n:
-            size = max(n, 2 * self.up.size)
-            inverse = np.uint64(pow(int(_BASE), -1, 2**64))
-            self.up = self._powers(_BASE, size)
-            self.down = self._powers(inverse, size)
-        return self.up, self.down
+        tables = self._tables
+        if tables[0].size < n:
+            with self._lock:
+                tables = self._tables           # another thread may have grown them meanwhile
+                if tables[0].size < n:
+                    tables = self._both(max(n, 2 * tables[0].size))
+                    self._tables = tables
+        return tables
+
+    def _both(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        inverse = np.uint64(pow(int(_BASE), -1, 2**64))
+        return self._powers(_BASE, size), self._powers(inverse, size)
 
     @staticmethod
     def _powers(base: np.uint64, size: int) -> np.ndarray:

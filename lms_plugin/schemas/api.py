@@ -115,7 +115,7 @@ class TokenInfoSchema(Schema):
     created_at = UTCDateTime(required=True)
     expires_at = UTCDateTime(required=True)
     last_used_at = UTCDateTime(required=True, allow_none=True,
-                               metadata={"description": "To the minute: written at most once a minute."})
+                               metadata={"description": "Written at most once every five minutes."})
     current = fields.Boolean(required=True, metadata={"description": "The token this request was sent with."})
 
 

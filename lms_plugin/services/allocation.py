@@ -44,12 +44,14 @@ def pool_ids(session: Session, assignment_id: int, *, present_only: bool = True)
 
 
 def open_loads(session: Session, examiner_ids: Iterable[int]) -> dict[int, int]:
-    """Unfinalised rounds per examiner (over all assignments): the index on (examiner, finalised_at) serves it."""
+    """Unfinalised rounds per examiner (over all assignments), from the counters triggers on grades keep
+    (store/models.py ExaminerLoad): at most 16 rows per examiner, however many essays the course has."""
     ids = list(examiner_ids)
     if not ids:
         return {}
-    return dict(session.execute(select(m.Grade.examiner_id, func.count()).where(
-        m.Grade.examiner_id.in_(ids), m.Grade.finalised_at.is_(None)).group_by(m.Grade.examiner_id)).all())
+    return {examiner: int(n) for examiner, n in session.execute(
+        select(m.ExaminerLoad.examiner_id, func.sum(m.ExaminerLoad.open_rounds))
+        .where(m.ExaminerLoad.examiner_id.in_(ids)).group_by(m.ExaminerLoad.examiner_id)) if n}
 
 
 def _appeal_open(session: Session, essay_id: int) -> bool:
@@ -65,23 +67,36 @@ def _state(session: Session, essay: m.Essay, threshold: float) -> tuple[MarkingS
 
 
 def refresh(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHOLD, *,
-            staff: bool = True) -> m.EssayResult:
-    """Bring the submission's result up to date, staffing the rounds it needs from the pool."""
-    state, grades = _state(session, essay, threshold)
+            staff: bool = True, fresh: bool = False) -> m.EssayResult:
+    """Bring the submission's result up to date, staffing the rounds it needs from the pool.
+
+    ``fresh``: the submission was stored just now, so it has no rounds, appeal or result to read: its state is
+    worked out in memory and written with the submission's own flush. A deadline rush submits thousands a
+    minute, and this keeps each to a few statements whatever the size of the course."""
+    grades: list[m.Grade] = []
+    if fresh:
+        state = marking_state([], threshold=threshold)
+    else:
+        state, grades = _state(session, essay, threshold)
     if staff and any(r != APPEAL for r in state.unstaffed):
         taken = {g.examiner_id for g in grades}
         wanted = [r for r in state.unstaffed if r != APPEAL]
         pool = pool_ids(session, essay.assignment_id)
         chosen = choose_examiners(pool, open_loads(session, pool), taken, len(wanted))
+        staffed = []
         for number, examiner_id in zip(wanted, chosen):
             session.add(m.Grade(essay_id=essay.id, examiner_id=examiner_id, round=number))
             audit.record(session, None, "grade.allocate", "essay", essay.id, round=number, examiner_id=examiner_id)
             notifications.notify(session, [examiner_id], "third_needed" if number == 3 else "to_mark",
-                                 link=f"/examiner/essays/{essay.id}", dedupe_key=f"mark:{essay.id}:{number}")
-        if chosen:
+                                 link=f"/examiner/essays/{essay.id}", dedupe_key=f"mark:{essay.id}:{number}",
+                                 new=fresh)
+            staffed.append(Round(number, examiner_id, None, False))
+        if chosen and fresh:
+            state = marking_state(staffed, threshold=threshold)
+        elif chosen:
             session.flush()
             state, grades = _state(session, essay, threshold)
-    result = session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
+    result = None if fresh else session.scalar(select(m.EssayResult).where(m.EssayResult.essay_id == essay.id))
     if result is None:
         result = m.EssayResult(essay_id=essay.id, status=state.status)
         session.add(result)
@@ -90,12 +105,16 @@ def refresh(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHO
     result.status, result.gap = state.status, state.gap
     result.marks_done, result.needs_examiner = state.marks_done, state.needs_examiner
     result.updated_at = datetime.now(timezone.utc)
-    session.flush()
+    if not fresh:
+        session.flush()
     return result
 
 
 def open_submission(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHOLD) -> m.EssayResult:
-    """A new submission: rounds 1 and 2 go to the two least-loaded present pool members."""
+    """A new submission: rounds 1 and 2 go to the two least-loaded present pool members. A first version
+    supersedes nothing and has nothing to read back (``refresh(fresh=True)``)."""
+    if essay.version == 1:
+        return refresh(session, essay, threshold, fresh=True)
     _withdraw_superseded(session, essay)
     return refresh(session, essay, threshold)
 

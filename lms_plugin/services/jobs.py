@@ -1,50 +1,106 @@
-"""Background work, declared by services and run once their transaction has committed.
+"""Background work as rows: written in the transaction that asks for it, run once, handed again when lost.
 
-A service calls ``defer(session, "similarity.check_essay", essay_id=7)``; when
-the adapter commits, the work is handed to the runner the settings name
-(``CASELAB_JOBS``, read through services/runtime.py):
+A service calls ``defer(session, "similarity.check_essay", essay_id=7)``: that inserts a ``jobs`` row in the
+service's own transaction (a transactional outbox), so a job exists exactly when the work that asked for it
+was committed, and an identical job already waiting is not added twice. Once the transaction commits, the
+new jobs are handed to the runner the settings name (``CASELAB_JOBS``):
 
 - ``inline`` (default): run right after the commit, in the same process;
 - ``thread``: run in a small thread pool, so the request returns first;
-- ``celery``: sent to Celery workers over Redis (``CASELAB_BROKER_URL``); a
-  worker runs ``celery -A lms_plugin.worker worker`` (worker.py loads the services that declare tasks).
+- ``celery``: a message carrying the job's id alone goes to Celery over Redis (``CASELAB_BROKER_URL``), to the
+  job's queue (``checks``, or ``index`` for course index rebuilds, which never wait behind checks);
+  ``caselab worker`` runs a worker.
 
-A rolled-back transaction runs nothing. Tasks open their own session.
+Nothing after the commit can fail the caller: a hand-off or a job that fails is logged and stays in the table.
+``dispatch`` (run every few seconds by ``caselab worker``, ``caselab serve`` and ``caselab tick``) hands again
+what was lost: a job not begun some time after it was written (the web worker died before the hand-off, the
+broker restarted and forgot it) and a job whose runner stopped answering (a worker killed mid-task: its lease
+ran out). A job is claimed before it runs, so a job handed twice runs once; tasks are idempotent anyway (a
+check replaces its report). The work and the job's "done" commit together. A job that keeps failing ends
+``failed`` with its error, shown to organisers, who may retry it.
 
-A job carries ids only (``essay_id=7``), never a secret: a Celery message can be
-read by anyone who reaches the broker. A worker opens the database its own
-settings name (``CASELAB_DATABASE_URL``) and refuses a message carrying anything
-but whole-number ids.
-
-This module knows no task: a service declares its own with ``@task`` when it is imported,
-so jobs never imports the services that import it.
+A job carries ids only, never a secret: anyone who reaches the broker can read a message, and a worker opens
+the database its own settings name (``CASELAB_DATABASE_URL``). This module knows no task: a service declares
+its own with ``@task`` when it is imported, so jobs never imports the services that import it.
 """
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..store import db
+from ..store import db, models as m
 from . import runtime
 
 log = logging.getLogger(__name__)
+
+QUEUES = ("checks", "index")
+MAX_ATTEMPTS = 5                         # runs that raised before a job is left failed for an organiser
+KEEP_DONE = timedelta(days=7)            # finished jobs are kept this long (the organisers' page counts them)
 _PENDING = "caselab.jobs"
-_TASKS: dict[str, Callable[..., Any]] = {}
+HOST = socket.gethostname()
+RUNNER = f"{HOST}:{os.getpid()}"      # recomputed in a forked child (see _after_fork)
+
+
+def _after_fork() -> None:
+    global RUNNER
+    RUNNER = f"{HOST}:{os.getpid()}"
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    fn: Callable[..., Any]
+    queue: str
+    lease_seconds: int | None   # a run not finished by then is presumed dead and handed again
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds or runtime.settings().job_lease_seconds)
+
+
+def grace() -> timedelta:
+    """How long after its commit a job not begun may have been lost, and between two hand-offs of it."""
+    return timedelta(seconds=runtime.settings().job_grace_seconds)
+
+
+_TASKS: dict[str, Task] = {}
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 _celery_apps: dict[str, Any] = {}       # one Celery application per broker URL
 
 
-def task(name: str):
-    """Register ``fn(session, **kwargs)`` as the task ``name``."""
+def task(name: str, *, queue: str = "checks", lease_seconds: int | None = None):
+    """Register ``fn(session, **ids)`` as the task ``name``, run from ``queue``. It must be idempotent: a job
+    handed twice is claimed once, but a run cut off after its work committed may be run again.
+    ``lease_seconds``: how long a run may take before it is presumed cut off (default CASELAB_JOB_LEASE_SECONDS)."""
+    if queue not in QUEUES:
+        raise ValueError(f"task {name}: unknown queue {queue!r}")
+
     def register(fn):
-        _TASKS[name] = fn
+        _TASKS[name] = Task(name, fn, queue, lease_seconds)
         return fn
     return register
+
+
+def tasks() -> dict[str, Task]:
+    return dict(_TASKS)
 
 
 def _ids_only(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -55,75 +111,317 @@ def _ids_only(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def defer(session: Session, name: str, **kwargs: Any) -> None:
-    session.info.setdefault(_PENDING, []).append((name, _ids_only(name, kwargs)))
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def defer(session: Session, name: str, **ids: Any) -> int | None:
+    """Write the job ``name(**ids)`` in the session's transaction; it is handed to the runner once that commits.
+    Returns its id, or None when the same job is already waiting (it will do this work too)."""
+    args = _ids_only(name, ids)
+    if name not in _TASKS:
+        raise ValueError(f"job {name}: no such task (the module declaring it is not imported)")
+    spec = _TASKS[name]
+    now = _now()
+    key = f"{name}:{json.dumps(args, sort_keys=True, separators=(',', ':'))}"
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(m.Job).values(name=name, args=args, key=key, queue=spec.queue, state="queued", attempts=0,
+                                     due_at=now + grace(), created_at=now)
+    # the partial index's condition as a literal: PostgreSQL cannot match a bound parameter to it once
+    # psycopg prepares the statement (from its fifth run on a connection)
+    job_id = session.execute(statement.on_conflict_do_nothing(index_elements=["key"],
+                                                              index_where=text("state = 'queued'"))
+                             .returning(m.Job.id)).scalar()
+    if job_id is not None:
+        session.info.setdefault(_PENDING, []).append((job_id, name))
+    return job_id
 
 
 @event.listens_for(Session, "after_commit")
-def _dispatch(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    if not pending:
+def _hand_off_committed(session: Session) -> None:
+    if session.in_nested_transaction():      # a savepoint released: the outer transaction may still roll back
         return
-    for name, kwargs in pending:
-        submit(name, kwargs, session.get_bind())
+    pending = session.info.pop(_PENDING, [])
+    if pending:
+        hand_off(pending, session.get_bind())
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    if session.in_nested_transaction():      # a savepoint rolled back: what the outer transaction wrote stays
+        return
     session.info.pop(_PENDING, None)
 
 
-def submit(name: str, kwargs: dict[str, Any], engine=None) -> None:
-    """Hand a job to the runner; in this process (inline, thread) it uses ``engine``, the committing one."""
+def hand_off(jobs: Iterable[tuple[int, str]], engine=None) -> None:
+    """Give committed jobs (id, task name) to the runner. Never raises: what could not be handed waits for
+    ``dispatch``."""
     mode = runtime.settings().jobs
-    if mode == "celery":
-        celery_app().send_task(f"caselab.{name}", kwargs=kwargs)
-    elif mode == "thread":
-        global _pool
-        _pool = _pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="caselab-job")
-        _pool.submit(run, name, kwargs, engine)
-    else:
-        run(name, kwargs, engine)
+    for job_id, name in jobs:
+        try:
+            if mode == "celery":
+                _send(job_id, name)
+            elif mode == "thread":
+                _thread_pool().submit(_run_logged, job_id, engine)
+            else:
+                _run_logged(job_id, engine)
+        except Exception:          # the broker is down, the pool is shutting down: the row stays queued
+            log.exception("job %s could not be handed to the %s runner; it waits for the dispatcher", job_id, mode)
 
 
-def run(name: str, kwargs: dict[str, Any], engine=None) -> Any:
-    """Run one task in a session of its own, committing what it did; without ``engine``, on the database
-    this process's settings name. The module declaring the task has been imported (it deferred the job,
-    or the worker loaded it)."""
-    fn = _TASKS[name]
+def _thread_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="caselab-job")
+        return _pool
+
+
+def _run_logged(job_id: int, engine) -> None:
+    try:
+        run_job(job_id, engine)
+    except Exception:
+        log.exception("job %s could not be run", job_id)
+
+
+def run_job(job_id: int, engine=None) -> str:
+    """Claim the job, run its task and mark it done in the task's own transaction; returns what happened:
+    ``done``, ``retry`` (raised; handed again later), ``failed`` (raised too often) or ``skipped`` (not waiting:
+    another runner has it, or it is finished). Without ``engine``: the database this process's settings name."""
     own_engine = engine is None
     engine = engine or runtime.make_engine()
     factory = sessionmaker(engine, expire_on_commit=False)
     try:
-        with db.unit_of_work(factory) as session:
-            return fn(session, **kwargs)
-    except Exception:
-        log.exception("job %s%r failed", name, kwargs)
-        raise
+        claimed = _claim(factory, job_id)
+        if claimed is None:
+            return "skipped"
+        spec, args, attempt = claimed
+        try:
+            with db.unit_of_work(factory) as session:
+                spec.fn(session, **args)
+                session.execute(update(m.Job).where(m.Job.id == job_id, m.Job.attempts == attempt)
+                                .values(state="done", error=None, finished_at=_now()))
+        except Exception as exc:
+            log.exception("job %s %s%r failed (attempt %s)", job_id, spec.name, args, attempt)
+            return _after_failure(factory, job_id, attempt, f"{type(exc).__name__}: {exc}")
+        return "done"
     finally:
         if own_engine:
             engine.dispose()
 
 
+def _claim(factory, job_id: int) -> tuple[Task, dict[str, Any], int] | None:
+    with db.unit_of_work(factory) as session:
+        row = session.execute(select(m.Job.name, m.Job.args, m.Job.attempts)
+                              .where(m.Job.id == job_id, m.Job.state == "queued")).first()
+        if row is None:
+            return None
+        spec = _TASKS.get(row.name)
+        if spec is None:
+            raise LookupError(f"job {job_id}: no task {row.name} in this process")
+        now = _now()
+        attempt = row.attempts + 1
+        taken = session.execute(update(m.Job)
+                                .where(m.Job.id == job_id, m.Job.state == "queued", m.Job.attempts == row.attempts)
+                                .values(state="running", attempts=attempt, started_at=now, due_at=now + spec.lease,
+                                        runner=RUNNER))
+        if taken.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult     # another runner claimed it between the read and the write
+            return None
+        return spec, _ids_only(row.name, dict(row.args)), attempt
+
+
+def _after_failure(factory, job_id: int, attempt: int, error: str) -> str:
+    state = "failed" if attempt >= MAX_ATTEMPTS else "queued"
+    now = _now()
+    values: dict[str, Any] = {"state": state, "error": error[:2000],
+                              "due_at": now + grace() * attempt}
+    if state == "failed":
+        values["finished_at"] = now
+    try:
+        with db.unit_of_work(factory) as session:
+            session.execute(update(m.Job).where(m.Job.id == job_id, m.Job.attempts == attempt).values(**values))
+    except IntegrityError:          # the same job is waiting already: it will do this work
+        with db.unit_of_work(factory) as session:
+            session.execute(update(m.Job).where(m.Job.id == job_id).values(
+                state="done", finished_at=now,
+                error=f"đã có lần chạy giống hệt đang chờ; lỗi trước đó: {error[:1900]}"))
+        return "skipped"
+    return "failed" if state == "failed" else "retry"
+
+
+# ---- the dispatcher ------------------------------------------------------------------------------------
+
+def dispatch(factory: Callable[[], Session], *, now: datetime | None = None, limit: int = 2000) -> int:
+    """Hand again what was lost; returns how many jobs were handed. Safe to run in many processes at once.
+
+    - running past its lease: its runner died (a worker killed mid-task); it waits again;
+    - waiting past its due time: never handed, or handed to a broker that lost it. With Celery only as many as
+      the broker is missing are handed again (the queue may simply be long in a deadline rush)."""
+    now = now or _now()
+    with db.unit_of_work(factory) as session:
+        for job in session.scalars(select(m.Job).where(m.Job.state == "running", m.Job.due_at <= now)
+                                   .order_by(m.Job.due_at).limit(limit)):
+            _requeue_abandoned(session, job, now)
+        for job in session.scalars(select(m.Job).where(m.Job.state == "running", m.Job.runner.startswith(HOST + ":"))
+                                   .order_by(m.Job.id).limit(limit)):
+            if not _alive(job.runner):      # its process on this machine is gone: no need to wait for the lease
+                _requeue_abandoned(session, job, now)
+    handed: list[tuple[int, str]] = []
+    with db.unit_of_work(factory) as session:
+        for queue in QUEUES:
+            missing = _missing_from_broker(session, queue)
+            if missing <= 0:
+                continue
+            due = select(m.Job.id, m.Job.name) \
+                .where(m.Job.state == "queued", m.Job.queue == queue, m.Job.due_at <= now) \
+                .order_by(m.Job.due_at).limit(min(limit, missing))
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)     # two dispatchers never hand the same job
+            rows = [(row.id, row.name) for row in session.execute(due)]
+            if rows:
+                session.execute(update(m.Job).where(m.Job.id.in_([i for i, _ in rows]))
+                                .values(due_at=now + grace()))
+                handed.extend(rows)
+        session.execute(delete(m.Job).where(m.Job.state == "done", m.Job.finished_at < now - KEEP_DONE))
+    if handed:
+        log.warning("handing %s job(s) again", len(handed))
+        with factory() as session:
+            engine = session.get_bind()
+        hand_off(handed, engine)
+    return len(handed)
+
+
+def _alive(runner: str | None) -> bool:
+    try:
+        os.kill(int((runner or "").rsplit(":", 1)[1]), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, IndexError, PermissionError):      # not a pid, or another user's live process
+        return True
+    return True
+
+
+def _requeue_abandoned(session: Session, job: m.Job, now: datetime) -> None:
+    try:
+        with session.begin_nested():
+            job.state, job.due_at = "queued", now
+            job.error = f"lần chạy thứ {job.attempts} không kết thúc (tiến trình đã dừng); chạy lại"
+            session.flush()
+    except IntegrityError:     # the same job waits already
+        job.state, job.finished_at, job.error = "done", now, "đã có lần chạy giống hệt đang chờ"
+
+
+def _missing_from_broker(session: Session, queue: str) -> int:
+    """How many waiting jobs of ``queue`` the runner may not hold: all of them unless Celery's queue is
+    longer than the backlog in the table."""
+    waiting = session.scalar(select(func.count()).select_from(m.Job)
+                             .where(m.Job.state == "queued", m.Job.queue == queue)) or 0
+    if not waiting or runtime.settings().jobs != "celery":
+        return waiting
+    try:
+        return waiting - broker_backlog(queue)
+    except Exception:      # the broker is down: nothing can be handed now
+        log.warning("the broker cannot be reached; jobs wait", exc_info=True)
+        return 0
+
+
+def broker_backlog(queue: str) -> int:
+    """Messages waiting in Celery's queue ``queue`` (not those a worker holds). The queue is declared first: a
+    broker that restarted without its data has forgotten it and its binding, and would drop what is sent."""
+    app = celery_app()
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        app.amqp.queues[queue].bind(channel).declare()
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except conn.channel_errors:      # Redis keeps no empty list: an empty queue is "not found"
+            return 0
+
+
+def retry(session: Session, job_id: int) -> bool:
+    """An organiser's retry of a failed job: it waits again, with its attempts counted from zero."""
+    job = session.get(m.Job, job_id)
+    if job is None or job.state != "failed":
+        return False
+    try:
+        with session.begin_nested():
+            job.state, job.attempts, job.due_at, job.finished_at = "queued", 0, _now(), None
+            session.flush()
+    except IntegrityError:     # the same job waits already
+        return False
+    session.info.setdefault(_PENDING, []).append((job.id, job.name))
+    return True
+
+
+def start_dispatcher(factory: Callable[[], Session], seconds: float) -> threading.Event:
+    """``dispatch`` every ``seconds`` in a daemon thread until the returned event is set; errors are logged."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            try:
+                dispatch(factory)
+            except Exception:
+                log.exception("dispatching jobs failed; trying again")
+    threading.Thread(target=loop, name="caselab-dispatch", daemon=True).start()
+    return stop
+
+
+# ---- Celery ----------------------------------------------------------------------------------------------
+
+def _send(job_id: int, name: str) -> None:
+    spec = _TASKS[name]
+    celery_app().send_task(f"caselab.{name}", kwargs={"job_id": job_id}, queue=spec.queue)
+
+
 def celery_app():
-    """The Celery application on the settings' broker; tasks are the ones registered so far, named
-    ``caselab.<name>``."""
+    """The Celery application on the settings' broker. One Celery task per CaseLab task (``caselab.<name>``),
+    routed to the task's queue; its message is ``{"job_id": N}``."""
     broker = runtime.settings().broker_url
     if broker not in _celery_apps:
         from celery import Celery
-        app = Celery("caselab", broker=broker, backend=broker, set_as_current=False)
-        app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
-                        task_acks_late=True, worker_prefetch_multiplier=1,
-                        broker_connection_retry_on_startup=True)
-        for name in _TASKS:
-            app.task(name=f"caselab.{name}", shared=False)(_worker_task(name))   # this app's only
+        app = Celery("caselab", broker=broker, set_as_current=False)
+        app.conf.update(
+            task_serializer="json", accept_content=["json"], task_ignore_result=True,
+            task_acks_late=True,                 # a message is acknowledged when its task has finished ...
+            task_reject_on_worker_lost=True,     # ... and given back when the worker dies under it
+            worker_prefetch_multiplier=1, task_default_queue="checks",
+            broker_transport_options={"visibility_timeout": 300},   # unacknowledged messages come back
+            broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+            task_routes={f"caselab.{spec.name}": {"queue": spec.queue} for spec in _TASKS.values()})
+        for spec in _TASKS.values():
+            app.task(name=f"caselab.{spec.name}", shared=False)(_worker_task(spec.name))   # this app's only
         _celery_apps[broker] = app
     return _celery_apps[broker]
 
 
 def _worker_task(name: str) -> Callable[..., Any]:
-    def runner(**kwargs: Any) -> Any:
-        # a message is input from the broker: ids only (a forged ``database_url`` is refused, never opened)
-        return run(name, _ids_only(name, kwargs))
+    def runner(**kwargs: Any) -> str:
+        # a message is input from the broker: one id (a forged ``database_url`` is refused, never opened)
+        if set(kwargs) != {"job_id"}:
+            raise ValueError(f"job {name}: a message carries the job's id and nothing else")
+        return run_job(_ids_only(name, kwargs)["job_id"], _worker_engine())
     runner.__name__ = runner.__qualname__ = name.replace(".", "_")
     return runner
+
+
+def run_worker(queues: list[str], concurrency: int = 1, loglevel: str = "info") -> None:
+    """Run a Celery worker on ``queues`` in this process until it is stopped. With one process (``solo``) the
+    worker runs tasks itself and a SIGKILL loses only the task it was running, which the dispatcher hands
+    again when its lease runs out (and Redis redelivers the unacknowledged message)."""
+    pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "--concurrency", str(concurrency)]
+    celery_app().worker_main(["worker", "--queues", ",".join(queues), "--loglevel", loglevel.upper(),
+                              "--without-gossip", "--without-mingle", "--without-heartbeat", *pool])
+
+
+_engines: dict[str, Any] = {}
+_engines_lock = threading.Lock()
+
+
+def _worker_engine():
+    """One engine per worker process, on the database its settings name, surviving stale connections."""
+    url = runtime.database_url()
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = runtime.make_engine(pool_pre_ping=True)
+        return _engines[url]

@@ -35,12 +35,13 @@ KINDS = {
 
 
 def notify(session: Session, user_ids: Iterable[int], kind: str, *, link: str = "", dedupe_key: str | None = None,
-           **params: Any) -> int:
-    """Add one notification per person; with ``dedupe_key`` a person is told of the same event once."""
+           new: bool = False, **params: Any) -> int:
+    """Add one notification per person; with ``dedupe_key`` a person is told of the same event once. ``new``:
+    the event has just happened (its key names a row written in this transaction), so nobody can have been told."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind: {kind}")
     ids = list(dict.fromkeys(user_ids))
-    if dedupe_key is not None and ids:
+    if dedupe_key is not None and ids and not new:
         told = set(session.scalars(select(m.Notification.user_id).where(
             m.Notification.user_id.in_(ids), m.Notification.dedupe_key == dedupe_key)))
         ids = [i for i in ids if i not in told]

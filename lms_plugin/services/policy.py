@@ -132,6 +132,9 @@ RULES: dict[str, Rule] = {
     "export": Rule(STAFF, Forbidden, N_("Chỉ giảng viên và người tổ chức lớp được tải dữ liệu xuất")),
     "account.manage": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được cấp lại mật khẩu")),
     "roster.import": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được nhập danh sách học viên")),
+    # background work (similarity checks, index rebuilds)
+    "jobs.read": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được xem các việc chạy nền")),
+    "jobs.retry": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được chạy lại việc chạy nền")),
 }
 
 

@@ -25,7 +25,8 @@ from ..store import db
 from ..store.db import downgrade, session_factory, unit_of_work, upgrade
 
 __all__ = ["Engine", "Session", "SessionFactory", "OperationalError", "SQLAlchemyError", "database_url",
-           "downgrade", "make_engine", "session_factory", "unit_of_work", "upgrade", "has_tables", "is_busy",
+           "downgrade", "make_engine", "make_unpooled_engine", "session_factory", "unit_of_work", "upgrade",
+           "has_tables", "is_busy",
            "ping", "retrying_unit_of_work", "shared_sessions", "forget_shared_sessions", "impatient_session",
            "configure", "settings"]
 
@@ -68,6 +69,13 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     current = settings()
     kwargs.setdefault("sqlite_busy_ms", current.sqlite_busy_ms)
     return db.make_engine(url or current.database_url, **kwargs)
+
+
+def make_unpooled_engine(url: str | None = None) -> Engine:
+    """An engine that keeps no connection open between uses: for a process that forks others (gunicorn's
+    master), whose children must never inherit a live database connection."""
+    from sqlalchemy.pool import NullPool
+    return make_engine(url, poolclass=NullPool)
 
 
 def has_tables(engine: Engine) -> bool:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..core.similarity import QueryResult, ReuseDetector
@@ -23,11 +25,54 @@ from .errors import N_, NotFound
 from .similarity_sources import ESSAY, EXCLUDE, REFERENCE, Candidate, Document, Scope, Source
 
 CHECK = "similarity.check_essay"
+RECHECK = "similarity.recheck_essay"      # a check that asks for no further check
+
+
+# Read once per process and database: a check runs for every submission, and none of these ever changes (an
+# assignment keeps its cohort and scenario version; a version is never edited).
+_facts: dict[tuple[str, int], tuple[int, int]] = {}         # assignment -> (course, scenario version)
+_scenario_texts: dict[tuple[str, int], str] = {}            # scenario version -> its text
+
+
+def _database(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
+def assignment_facts(session: Session, assignment_id: int) -> tuple[int, int]:
+    """The course and the scenario version of an assignment."""
+    key = (_database(session), assignment_id)
+    if key not in _facts:
+        if len(_facts) > 100_000:
+            _facts.clear()
+        row = session.execute(select(m.Cohort.course_id, m.Assignment.scenario_version_id)
+                              .join(m.Assignment, m.Assignment.cohort_id == m.Cohort.id)
+                              .where(m.Assignment.id == assignment_id)).one()
+        _facts[key] = (row[0], row[1])
+    return _facts[key]
 
 
 def scenario_text(assignment: m.Assignment) -> str:
     """Everything the scenario itself says: cadres quote it, so it never counts as reuse."""
-    s = scenario_data(assignment.scenario_version)
+    session = Session.object_session(assignment)
+    if session is None:
+        return _scenario_text(assignment.scenario_version)
+    return version_text(session, assignment.scenario_version_id)
+
+
+def version_text(session: Session, version_id: int) -> str:
+    """``scenario_text`` of a scenario version, read once per process."""
+    key = (_database(session), version_id)
+    if key not in _scenario_texts:
+        if len(_scenario_texts) > 1024:
+            _scenario_texts.clear()
+        version = session.get(m.ScenarioVersion, version_id)
+        assert version is not None
+        _scenario_texts[key] = _scenario_text(version)
+    return _scenario_texts[key]
+
+
+def _scenario_text(version: m.ScenarioVersion) -> str:
+    s = scenario_data(version)
     parts = [s.title, s.summary, s.context]
     for stage in s.stages:
         parts.append(stage.prompt)
@@ -63,8 +108,18 @@ def latest_essays(session: Session, course_id: int, after_id: int | None = None)
     return list(session.scalars(query.order_by(m.Essay.id)))
 
 
-def count_latest_essays(session: Session, course_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(_latest(course_id).subquery())) or 0
+def latest_essay_ids(session: Session, course_id: int) -> list[int]:
+    """The ids of the newest version of every essay of the course (a whole-course query: the index jobs' only)."""
+    latest = _latest(course_id).subquery()
+    return list(session.scalars(select(latest.c.id).order_by(latest.c.id)))
+
+
+def replaced_essay_keys(session: Session, course_id: int) -> set[str]:
+    """The course's essays a newer version replaced, as the index names them (a whole-course query too)."""
+    assignments = select(m.Assignment.id).join(m.Cohort).where(m.Cohort.course_id == course_id)
+    every = set(session.scalars(select(m.Essay.id).where(m.Essay.kind == "essay",
+                                                         m.Essay.assignment_id.in_(assignments))))
+    return {f"essay-{i}" for i in every - set(latest_essay_ids(session, course_id))}
 
 
 @dataclass(frozen=True)
@@ -99,14 +154,32 @@ class CourseEssays(Source):
 
 
 class ReferenceTexts(Source):
-    """The lecturer's texts of the course and those of every course: sources, or passages never to count."""
+    """The lecturer's texts of the course and those of every course: sources, or passages never to count.
+
+    Rows are only ever added (services/references.py), so a process reads each text once: a check reads the
+    ids and titles, not up to 2,000,000 characters per text every time."""
     name = "ref"
     title = N_("văn bản tham chiếu")
+    _bodies: dict[tuple[str, int, datetime], str] = {}
+    _rows = (select(m.ReferenceText.id, m.ReferenceText.kind, m.ReferenceText.title, m.ReferenceText.created_at)
+             .where((m.ReferenceText.course_id == bindparam("course")) | m.ReferenceText.course_id.is_(None))
+             .order_by(m.ReferenceText.id))
 
     def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
-        for ref in session.scalars(select(m.ReferenceText).where(
-                (m.ReferenceText.course_id == scope.course_id) | m.ReferenceText.course_id.is_(None))):
-            yield Candidate(ref.id, ref.body, REFERENCE if ref.kind == "reference" else EXCLUDE, ref.title)
+        database = _database(session)
+        rows = session.execute(self._rows, {"course": scope.course_id}).all()
+        missing = [r.id for r in rows if (database, r.id, r.created_at) not in self._bodies]
+        if missing:
+            if len(self._bodies) > 10_000:
+                self._bodies.clear()
+            stored = {r.id: r.created_at for r in rows}
+            for ident, text in session.execute(select(m.ReferenceText.id, m.ReferenceText.body)
+                                               .where(m.ReferenceText.id.in_(missing))):
+                self._bodies[(database, ident, stored[ident])] = text
+        for r in rows:
+            body = self._bodies.get((database, r.id, r.created_at))
+            if body is not None:
+                yield Candidate(r.id, body, REFERENCE if r.kind == "reference" else EXCLUDE, r.title)
 
     def document(self, session: Session, ident: int) -> Document | None:
         row = session.get(m.ReferenceText, ident)
@@ -120,8 +193,8 @@ class ScenarioText(Source):
 
     def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
         if scope.essay is not None:
-            assignment = scope.essay.assignment
-            yield Candidate(assignment.scenario_version_id, scenario_text(assignment), EXCLUDE)
+            _course, version_id = assignment_facts(session, scope.essay.assignment_id)
+            yield Candidate(version_id, version_text(session, version_id), EXCLUDE)
             return
         assignments = session.scalars(select(m.Assignment).join(m.Cohort).where(m.Cohort.course_id == scope.course_id))
         versions = {a.scenario_version_id: a for a in assignments}
@@ -129,11 +202,14 @@ class ScenarioText(Source):
             yield Candidate(version_id, scenario_text(assignment), EXCLUDE)
 
 
-def _gather(session: Session, scope: Scope) -> Sources:
-    """Every registered source's candidates, keyed "<source>-<id>" as reports and the course index name them."""
+def _gather(session: Session, scope: Scope, essays: bool = True) -> Sources:
+    """Every registered source's candidates, keyed "<source>-<id>" as reports and the course index name them;
+    without ``essays``, all but the course's essays (a course index holds them)."""
     roles: dict[str, list[tuple[str, str]]] = {ESSAY: [], REFERENCE: [], EXCLUDE: []}
     titles: dict[str, str] = {}
     for source in similarity_sources.sources().values():
+        if not essays and source.name == similarity_sources.ESSAYS:
+            continue
         for candidate in source.candidates(session, scope):
             similarity_sources.checked(source, candidate)
             key = f"{source.name}-{candidate.id}"
@@ -146,7 +222,7 @@ def _gather(session: Session, scope: Scope) -> Sources:
 def gather_sources(session: Session, essay: m.Essay, after_id: int | None = None) -> Sources:
     """What one essay is compared with: the course's essays by others (with ``after_id``, only the newer
     ones), its references and every plugged-in source's texts; its scenario never counts."""
-    return _gather(session, Scope(essay.assignment.cohort.course_id, essay, after_id))
+    return _gather(session, Scope(assignment_facts(session, essay.assignment_id)[0], essay, after_id))
 
 
 def course_sources(session: Session, course_id: int) -> Sources:
@@ -161,12 +237,26 @@ def detector(**params: Any) -> ReuseDetector:
     return ReuseDetector(**{"n_jobs": 1, "boilerplate_share": share, **params})
 
 
-@jobs.task(similarity_index.REBUILD)
+@jobs.task(similarity_index.REBUILD, queue="index", lease_seconds=3600)
 def rebuild_index(session: Session, course_id: int) -> dict:
-    """Fit every latest essay, reference and excluded text of the course, then swap the index in atomically."""
-    sources = course_sources(session, course_id)
-    fitted = detector().fit(sources.essays, exclude=sources.exclude, references=sources.references)
-    return similarity_index.save(course_id, fitted, [key for key, _text in sources.essays])
+    """Fit the course's index anew when it has none yet, or one saved by an older version or with other
+    settings: every latest essay, a chunk at a time; every scenario assigned in the course and every excluded
+    text never count. A current index is left as it is (``update_index`` keeps it up to date)."""
+    return _refit(session, course_id, force=False)
+
+
+@jobs.task(similarity_index.UPDATE, queue="index", lease_seconds=1800)
+def update_index(session: Session, course_id: int) -> dict:
+    """Seal the essays submitted since the index into a segment and merge segments of like size."""
+    return similarity_index.update(session, course_id, replaced=lambda: replaced_essay_keys(session, course_id),
+                                   refit=lambda: _refit(session, course_id, force=True))
+
+
+def _refit(session: Session, course_id: int, force: bool) -> dict:
+    exclude = _gather(session, Scope(course_id), essays=False).exclude
+    return similarity_index.rebuild(session, course_id, params=detector().get_params(),
+                                    latest_ids=lambda: latest_essay_ids(session, course_id), exclude=exclude,
+                                    force=force)
 
 
 def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[str, Any]]:
@@ -187,19 +277,20 @@ def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[st
 
 @jobs.task(CHECK)
 def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, **params: Any) -> dict[str, Any]:
-    """Compare one essay with every other source of its course and store the report.
+    """Compare one essay with every other source of its course and store the report (replacing the one there
+    is: a check run twice leaves one report).
 
-    Essays it shares passages with are checked again, so the earlier writer's
-    examiner also sees the pair.
+    Each essay it shares passages with is checked again by a job of its own (``similarity.recheck_essay``,
+    one waiting per essay however many essays copy it), so the earlier writer's examiner also sees the pair
+    (unless that essay's report shows it already).
     """
     essay = session.get(m.Essay, essay_id)
     if essay is None or essay.kind != "essay":      # group reports are not similarity-checked
         return {"essay_id": essay_id, "status": "missing"}
-    report = session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay_id)) \
-        or m.SimilarityReport(essay_id=essay_id)
-    session.add(report)
+    report = _report_row(session, essay_id)
     try:
-        result, sources = _judge(session, essay, params)
+        with session.begin_nested():      # a database error inside leaves the transaction usable for the report
+            result, titles, index_job = _judge(session, essay, params)
     except Exception as exc:   # the report says it failed; the essay itself is untouched
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(timezone.utc)
@@ -207,34 +298,75 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
     report.status, report.error = "done", None
     report.score = round(result.score, 4)
     report.paraphrase = round(max((mt.paraphrase for mt in result.matches), default=0.0), 4)
-    report.sources = _source_entries(result, sources.titles)
+    report.sources = _source_entries(result, titles)
     report.finished_at = datetime.now(timezone.utc)
+    # jobs last, in one order (ids ascending, the index job after): two checks never wait on each other's
+    # job rows crosswise
     if recheck_matched:
-        for entry in report.sources:
-            if entry["kind"] == "essay":
-                check_essay(session, entry["id"], recheck_matched=False, **params)
+        for other in _to_recheck(session, essay_id, report.sources):
+            jobs.defer(session, RECHECK, essay_id=other)
+    if index_job is not None:
+        jobs.defer(session, index_job, course_id=assignment_facts(session, essay.assignment_id)[0])
     return {"essay_id": essay_id, "status": "done", "score": report.score}
 
 
-def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[QueryResult, Sources]:
-    """With a course index: query it and fit only the essays it does not hold (read from the database
-    alone, so a check on a national course does not load every essay); without: fit every source."""
-    course_id = essay.assignment.cohort.course_id
-    key = f"essay-{essay.id}"
-    index = similarity_index.load(course_id)
-    sources = gather_sources(session, essay, after_id=index.last_essay_id if index else None)
+def _to_recheck(session: Session, essay_id: int, sources: list[dict[str, Any]]) -> list[int]:
+    """The essays this one shares passages with whose report does not show the pair yet, ascending: a report
+    already naming this essay would not change (texts never do), and in a deadline rush, when checks lag
+    behind submissions, each of two essays copying each other often finds the other."""
+    matched = sorted({entry["id"] for entry in sources if entry["kind"] == "essay"})
+    if not matched:
+        return []
+    shown = {row.essay_id for row in session.execute(
+        select(m.SimilarityReport.essay_id, m.SimilarityReport.status, m.SimilarityReport.sources)
+        .where(m.SimilarityReport.essay_id.in_(matched)))
+        if row.status == "done" and any(entry.get("kind") == "essay" and entry.get("id") == essay_id
+                                        for entry in row.sources or [])}
+    return [other for other in matched if other not in shown]
+
+
+@jobs.task(RECHECK)
+def recheck_essay(session: Session, essay_id: int) -> dict[str, Any]:
+    """Check an essay again because a later one shares passages with it; checks no other essay in turn."""
+    return check_essay(session, essay_id, recheck_matched=False)
+
+
+_REPORT = select(m.SimilarityReport).where(m.SimilarityReport.essay_id == bindparam("essay"))
+
+
+def _report_row(session: Session, essay_id: int) -> m.SimilarityReport:
+    """The essay's report row, added when missing; one per essay even when two checks of it run at once."""
+    report = session.scalar(_REPORT, {"essay": essay_id})
+    if report is None:
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(m.SimilarityReport).values(essay_id=essay_id, status="pending", sources=[])
+                        .on_conflict_do_nothing(index_elements=["essay_id"]))
+        report = session.scalar(_REPORT, {"essay": essay_id})
+        assert report is not None
+    return report
+
+
+def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[QueryResult, dict[str, str], str | None]:
+    """The essay's report, the references' titles, and the index job the check asks for, if any.
+
+    With a course index: the segments, this worker's tail of newer essays and the references are queried as
+    one (similarity_index.py); no essay the index holds is read, nothing is counted over the course. Without
+    one (a small course; or ``params``, another engine setting for this check): every source is fitted."""
+    course_id = assignment_facts(session, essay.assignment_id)[0]
+    index = None if params else similarity_index.load(course_id)
     if index is None:
+        sources = gather_sources(session, essay)
         result = detector(**params).fit(sources.essays, exclude=sources.exclude,
-                                        references=sources.references).report(key)
-    else:
-        from_index = index.detector.query(essay.body, ignore=similarity_index.indexed_essay_keys(session, essay))
-        newer = [(k, text) for k, text in sources.essays if k != key]
-        from_newer = (detector(**params).fit(newer + [(key, essay.body)], exclude=sources.exclude).report(key)
-                      if newer else QueryResult(0.0, (), ()))
-        result = similarity_index.merge(essay.body, from_index, from_newer)
-    if similarity_index.needs_rebuild(index, count_latest_essays(session, course_id)):
-        jobs.defer(session, similarity_index.REBUILD, course_id=course_id)
-    return result, sources
+                                        references=sources.references).report(f"essay-{essay.id}")
+        wanted = not params and len(sources.essays) >= runtime.settings().similarity_index_at
+        return result, sources.titles, similarity_index.REBUILD if wanted else None
+    others = _gather(session, Scope(course_id, essay), essays=False)
+    result, fresh = similarity_index.query(session, index, essay, references=others.references,
+                                           exclude=[text for _key, text in others.exclude],
+                                           ignore=similarity_index.indexed_essay_keys(session, essay))
+    if not index.current or index.params != detector().get_params():
+        return result, others.titles, similarity_index.REBUILD
+    return result, others.titles, similarity_index.UPDATE if fresh >= similarity_index.tail_limit() else None
 
 
 def request_check(session: Session, essay: m.Essay) -> None:

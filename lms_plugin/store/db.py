@@ -48,6 +48,7 @@ def make_engine(url: str | None = None, *, sqlite_busy_ms: int = DEFAULT_BUSY_MS
     url = database_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("pool_pre_ping", True)     # a connection the database closed is replaced, never a 500
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))

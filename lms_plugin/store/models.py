@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -92,7 +93,7 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)   # sha256: a stolen table gives no tokens
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)   # at most once a minute
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)   # at most once in 5 minutes
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)     # by its owner, an organiser, a new password
     user: Mapped[User] = relationship()
@@ -377,6 +378,16 @@ class Grade(Base):
     examiner: Mapped[User] = relationship()
 
 
+class ExaminerLoad(Base):
+    """An examiner's unfinalised rounds, in 16 shards by essay id (essay_id % 16): kept by triggers on grades
+    (migration 0007), never written by the application; choosing examiners sums an examiner's shards. The shards
+    let concurrent submissions given the same examiners update different rows."""
+    __tablename__ = "examiner_loads"
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    open_rounds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class EssayResult(Base):
     """Where the marking of one submission stands, kept up to date on every marking event so the
     allocation page counts states without reading grades."""
@@ -466,6 +477,32 @@ class SimilarityReport(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Job(Base):
+    """Background work, written in the same transaction as what asked for it (a transactional outbox), so a
+    job exists exactly when that work was committed. services/jobs.py hands it to a runner and hands it again
+    when it was lost (a killed worker, a restarted broker); the row, not the broker, is the truth."""
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)          # ids only
+    key: Mapped[str] = mapped_column(String(200))       # name and args: one waiting job per key
+    queue: Mapped[str] = mapped_column(String(20), default="checks")
+    state: Mapped[str] = mapped_column(String(20), default="queued")    # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)            # runs started
+    due_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)  # handed (again) from then if not begun
+    error: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[str | None] = mapped_column(String(120))   # host:pid of the process running it
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    __table_args__ = (
+        Index("ix_jobs_waiting_key", "key", unique=True, sqlite_where=text("state = 'queued'"),
+              postgresql_where=text("state = 'queued'")),
+        Index("ix_jobs_state_due", "state", "due_at"),
+        Index("ix_jobs_state_finished", "state", "finished_at"),      # the organisers' "done in the last hour"
+    )
 
 
 class AuditEvent(Base):

@@ -1,19 +1,27 @@
-"""Organiser/admin pages: cohorts, groups, roster import, accounts, exports."""
+"""Organiser/admin pages: cohorts, groups, roster import, accounts, exports, background jobs."""
 from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import format_decimal, gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services import accounts as accounts_service, cohorts as cohort_service, credentials, directory, exports, roster
+from ..services import (
+    accounts as accounts_service,
+    cohorts as cohort_service,
+    credentials,
+    directory,
+    exports,
+    job_status,
+    roster,
+)
 from ..services.errors import ServiceError
 from . import downloads
 from .access import role_required
@@ -54,7 +62,8 @@ def _cohorts_view(form: CohortForm, errors: dict, status: int = 200):
     session = db_session()
     form.course.choices = [(c.slug, c.title) for c in directory.courses(session)]
     return render_template("admin/cohorts.html", form=form, errors=errors,
-                           cohorts=directory.cohort_summaries(session, current_user.row)), status
+                           cohorts=directory.cohort_summaries(session, current_user.row),
+                           jobs=job_status.attention(session, current_user.row)), status
 
 
 @bp.route("/cohorts", methods=["POST"])
@@ -177,3 +186,49 @@ def grades_xlsx(cohort_id: int):
 def essays_zip(cohort_id: int):
     return _download(exports.essays_zip(db_session(), current_user.row, cohort_id), "application/zip",
                      cohort_id, "essays.zip")
+
+
+# Background jobs: what waits, runs and failed; retrying what failed
+
+@bp.route("/jobs")
+@role_required("admin")
+def jobs():
+    session = db_session()
+    after = request.args.get("after", type=int)
+    overview = job_status.overview(session, current_user.row)
+    waited = overview.oldest_waiting_seconds
+    page = job_status.failed_jobs(session, current_user.row, after_id=after)
+    return render_template("admin/jobs.html", overview=overview, after=after, page=page,
+                           titles={job.id: job.translated(_) for job in page.jobs},
+                           waited=None if waited is None else timedelta(seconds=waited),
+                           rate=format_decimal(overview.checks_per_minute))
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@role_required("admin")
+def retry_job(job_id: int):
+    try:
+        job = job_status.retry_job(db_session(), current_user.row, job_id)
+    except ServiceError as exc:
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".jobs"))
+    commit()                            # the job is handed to its runner once this commits
+    flash(_("Đã đưa việc “%(job)s” trở lại hàng chờ.", job=job.translated(_)), "success")
+    return redirect(url_for(".jobs"))
+
+
+@bp.route("/jobs/retry-failed", methods=["POST"])
+@role_required("admin")
+def retry_failed_jobs():
+    session = db_session()
+    retried = job_status.retry_all_failed(session, current_user.row, request.form.get("queue") or None)
+    commit()
+    if retried:
+        flash(_("Đã đưa %(n)s việc lỗi trở lại hàng chờ.", n=retried), "success")
+    left = job_status.failed_count(session, current_user.row)
+    if left:
+        flash(_("Còn %(n)s việc lỗi chưa chạy lại: đã có việc giống hệt đang chờ, hoặc vượt số việc chạy lại "
+                "được trong một lần bấm.", n=left), "info" if retried else "error")
+    elif not retried:
+        flash(_("Không có việc lỗi nào cần chạy lại."), "info")
+    return redirect(url_for(".jobs"))

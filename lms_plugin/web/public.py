@@ -1,23 +1,43 @@
-"""Pages anyone may open: the health check and the scenario catalogue by topic."""
+"""Pages anyone may open: the health checks and the scenario catalogue by topic."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..services import runtime
+from ..services import job_status, runtime
 from ..services.content import courses_of, scenario_catalogue
 from .auth import home_url
 from .session import db_session
 
 bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.route("/health")
 def health():
     runtime.ping(db_session())
     return jsonify({"status": "ok"})
+
+
+@bp.route("/healthz")
+def healthz():
+    """For a load balancer or a monitor: the database and (with Celery) the broker, each "ok" or
+    "unreachable"; 503 when one is not. The reason goes to the log only: it may name a host or a password."""
+    try:
+        runtime.ping(db_session())
+        database = "ok"
+    except Exception:
+        log.warning("health check: the database did not answer", exc_info=True)
+        database = "unreachable"
+    broker = job_status.broker_status()          # "not used" unless jobs go through Celery
+    healthy = database == "ok" and broker != "unreachable"
+    response = jsonify({"status": "ok" if healthy else "unavailable", "database": database, "broker": broker})
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/")

@@ -1,3 +1,4 @@
+import threading
 import unicodedata
 
 import numpy as np
@@ -91,3 +92,49 @@ def test_any_text_tokens_slice_the_original(text):
     for token in tokens:
         assert 0 <= token.start < token.end <= len(text)
         assert normalize(text[token.start:token.end]) == token.text
+
+
+def test_threads_growing_the_syllable_tables_at_once_each_hash_correctly(monkeypatch):
+    """Two worker threads hash at once while one of them grows the shared power tables: the other must
+    never pair a grown table with a short one (it failed with IndexError, and every later check of that
+    worker failed too). The growth is held half done until the other thread has hashed its essay."""
+    from lms_plugin.core import text
+
+    essay = "Cán bộ địa chính phải đối chiếu thủ công từng hồ sơ của xã. " * 40
+    long_text = "Người dân đến hỏi ngày càng đông, hồ sơ chất đống. " * 3000       # grows the tables
+    expected = {t: hash_syllables([t]).hashes for t in (essay, long_text)}
+    monkeypatch.setattr(text, "_POWERS", text._Powers())          # as a fresh worker has them
+
+    growing, essay_done = threading.Event(), threading.Event()
+    original = text._Powers._powers
+
+    def slow(base, size):
+        out = original(base, size)
+        if size >= len(long_text) and base != text._BASE:    # the inverse table of the growth
+            growing.set()
+            essay_done.wait(timeout=5)
+        return out
+    monkeypatch.setattr(text._Powers, "_powers", staticmethod(slow))
+
+    results, errors = {}, []
+
+    def hash_one(t, after=None, then=None):
+        try:
+            if after is not None:
+                after.wait(timeout=5)
+            results[t] = hash_syllables([t]).hashes
+        except Exception as exc:        # noqa: BLE001 - the failure is what the test looks for
+            errors.append(exc)
+        finally:
+            if then is not None:
+                then.set()
+    threads = [threading.Thread(target=hash_one, args=(long_text,)),
+               threading.Thread(target=hash_one, args=(essay, growing, essay_done))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=10)
+    assert errors == []
+    for t, hashes in expected.items():
+        assert np.array_equal(results[t], hashes)
+    assert np.array_equal(hash_syllables([essay]).hashes, expected[essay])     # and every later hash too

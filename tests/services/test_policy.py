@@ -64,6 +64,8 @@ TABLE: dict[str, list[tuple[str | None, set[str]]]] = {
     "export": [(None, STAFF)],
     "account.manage": [(None, {"qt"})],
     "roster.import": [(None, {"qt"})],
+    "jobs.read": [(None, {"qt"})],
+    "jobs.retry": [(None, {"qt"})],
 }
 
 

@@ -2,7 +2,7 @@
 import os
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms_plugin.services import accounts, cohorts, essays, jobs, similarity
 from lms_plugin.services.catalog import load_catalog
@@ -201,3 +201,45 @@ def test_the_cohort_view_reads_the_stored_reports_and_counts_the_unchecked(sessi
     session.commit()
     view = similarity.cohort_view(session, people["gv"], assignment.id, min_score=0.2)
     assert view.unchecked == 1 and {(p["a"], p["b"]) for p in view.pairs} == {(ids[1], ids[0])}
+
+
+def test_essays_a_check_matches_are_checked_again_by_jobs_of_their_own_waiting_once_each(session, setup, engine,
+                                                                                         monkeypatch):
+    """A popular source is copied by many: each copier's check asks for it to be checked again, in a job of
+    its own (never inside the copier's check), and one such job waits at a time however many ask."""
+    people, assignment = setup
+    monkeypatch.setattr(jobs, "hand_off", lambda *args, **kwargs: None)       # jobs wait for a worker
+
+    def waiting():
+        return [(j.name, j.args) for j in session.scalars(select(m.Job).where(m.Job.state == "queued")
+                                                          .order_by(m.Job.id)) if j.name.startswith("similarity.")]
+
+    def work():
+        while ids := [j.id for j in session.scalars(select(m.Job).where(m.Job.state == "queued").order_by(m.Job.id))]:
+            for job_id in ids:
+                assert jobs.run_job(job_id, engine) == "done"
+            session.expire_all()
+
+    first = essays.submit_essay(session, people["a"], assignment.id, LAND + "\n\n" + BUDGET)
+    session.commit()
+    work()
+    copies = [essays.submit_essay(session, people[n], assignment.id, f"Ý kiến {n}: " + LAND) for n in "bc"]
+    session.commit()
+    for copy in copies:
+        [check] = [j for j in session.scalars(select(m.Job).where(m.Job.state == "queued",
+                                                                  m.Job.name == similarity.CHECK))
+                   if j.args == {"essay_id": copy.id}]
+        assert jobs.run_job(check.id, engine) == "done"
+    session.expire_all()
+    # both copiers asked for ``first``: it waits once. They copy each other too: b's check found c (whose
+    # check had not run) and asks for c; c's check found b, whose report names c already: no need
+    assert waiting() == [(similarity.RECHECK, {"essay_id": first.id}), (similarity.RECHECK, {"essay_id": copies[1].id})]
+    assert report_of(session, first.id).sources == []           # not checked again inside the copiers' checks
+    work()
+    assert {s["id"] for s in report_of(session, first.id).sources} == {c.id for c in copies}
+    assert waiting() == []                                         # a recheck asks for no further check
+    # running a check again replaces its report: still one per essay
+    similarity.check_essay(session, copies[0].id)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(m.SimilarityReport)
+                          .where(m.SimilarityReport.essay_id == copies[0].id)) == 1

@@ -34,7 +34,7 @@ SIGNED_IN = CADRE | EXAMINER | STAFF
 # /examiner/: a chief examiner (lecturer) marks the rounds he takes himself; nobody sees a round not given to them
 AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER | STAFF, "/admin/": frozenset({"admin"}),
          "/account/": SIGNED_IN}
-PUBLIC = {"/", "/catalogue", "/health", "/login", "/logout", "/lang/<code>", "/static/<path:filename>",
+PUBLIC = {"/", "/catalogue", "/health", "/healthz", "/login", "/logout", "/lang/<code>", "/static/<path:filename>",
           "/units/player.js", "/units/<type_id>/static/<path:file>"}
 EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
     "/admin/cohorts/<int:cohort_id>/grades.csv": (STAFF, "lecturers download their cohorts' grades"),
@@ -173,6 +173,7 @@ def world(session, demo):
         "type_id": "discussion", "action": "post", "file": "none.css",   # any unit, through its contract
         "key": "participation",      # a report section (/lecturer/assignments/<id>/report/<key>.csv)
         "annotation_id": 1,          # examiner1 may try it (404: there is none), others never reach it
+        "job_id": 1,                 # an organiser's retry of a job that is not there: said on the jobs page
         # cadre1's notification of the release above: others opening it get 404
         "notification_id": session.scalar(select(m.Notification.id).where(m.Notification.user_id == cadre1.id)
                                           .order_by(m.Notification.id).limit(1)),

@@ -54,8 +54,9 @@ def kgram_hashes(syllables: SyllableHashes, k: int) -> tuple[np.ndarray, np.ndar
     n = h.size
     out = h.copy()
     for t in range(1, k):
-        out[: n - t] *= _KGRAM_BASE
-        out[: n - t] += h[t:]
+        m = max(n - t, 0)  # fewer syllables than k in all: no whole k-gram (and no negative slice)
+        out[:m] *= _KGRAM_BASE
+        out[:m] += h[t:t + m]
     counts = np.diff(syllables.bounds)
     doc = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
     local = np.arange(n, dtype=np.int64) - np.repeat(syllables.bounds[:-1], counts)

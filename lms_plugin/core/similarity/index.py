@@ -99,14 +99,16 @@ class FingerprintIndex:
     stop: np.ndarray  # uint64 sorted prefixes that never count
 
     @classmethod
-    def build(cls, fp: Fingerprints, stop_hashes: np.ndarray, df_limit: int) -> FingerprintIndex:
+    def build(cls, fp: Fingerprints, stop_hashes: np.ndarray, df_limit: int,
+              shift: int | None = None) -> FingerprintIndex:
         """Index ``fp`` minus ``stop_hashes`` and fingerprints found in more
-        than ``df_limit`` documents (boilerplate).
+        than ``df_limit`` documents (boilerplate).  ``shift`` (low bits kept
+        for entry numbers) leaves room to ``append`` when given.
 
         Most fingerprints occur once; only the groups of repeated ones are
         looked at closely, which keeps random memory access low.
         """
-        shift = max(1, int(fp.hash.size).bit_length())
+        shift = max(1, int(fp.hash.size).bit_length(), shift or 0)
         u_shift = np.uint64(shift)
         stop = np.unique(stop_hashes >> u_shift)
         keys = fp.hash >> u_shift
@@ -131,6 +133,51 @@ class FingerprintIndex:
             keep[dropped] = False
             keys = keys[keep]
         return cls(fp, keys, shift, stop)
+
+    def append(self, fp: Fingerprints, stop_hashes: np.ndarray, all_stop_hashes: np.ndarray,
+               df_limit: int) -> FingerprintIndex:
+        """A new index holding these entries and ``fp`` (documents numbered after them), nothing changed in
+        place.  ``stop_hashes`` never count from now on (``all_stop_hashes``: every one so far).
+
+        The new keys are merged into the sorted ones (a stable sort of two sorted runs is a linear
+        merge), and only the fingerprints the new entries touch are counted again for boilerplate;
+        when entry numbers outgrow the key's low bits, the index is built again with room to spare."""
+        n_old = self.entries.hash.size
+        entries = Fingerprints.concat([self.entries, fp])
+        if entries.hash.size >= 1 << self.shift:
+            return FingerprintIndex.build(entries, all_stop_hashes, df_limit,
+                                          shift=int(2 * entries.hash.size).bit_length())
+        u_shift = np.uint64(self.shift)
+        stop, keys = self.stop, self.keys
+        if stop_hashes.size:
+            new_stop = np.unique(stop_hashes >> u_shift)
+            stop = np.union1d(stop, new_stop)
+            keys = keys[~_member(new_stop, keys >> u_shift)]
+        added = fp.hash >> u_shift
+        added <<= u_shift
+        added |= np.arange(n_old, entries.hash.size, dtype=np.uint64)
+        added.sort()
+        if stop.size:
+            added = added[~_member(stop, added >> u_shift)]
+        keys = np.concatenate([keys, added])
+        keys.sort(kind="stable")
+        # boilerplate: a group can only exceed the limit in documents if it has more entries than that
+        prefixes = np.unique(added >> u_shift)
+        lo = np.searchsorted(keys, prefixes << u_shift)
+        hi = np.searchsorted(keys, (prefixes + np.uint64(1)) << u_shift)
+        drop = []
+        mask = np.uint64((1 << self.shift) - 1)
+        for at in np.flatnonzero(hi - lo > df_limit).tolist():
+            docs = entries.doc[(keys[lo[at]:hi[at]] & mask).astype(np.int64)]
+            if np.unique(docs).size > df_limit:
+                drop.append(at)
+        if drop:
+            gone = np.zeros(keys.size, dtype=bool)
+            for at in drop:
+                gone[lo[at]:hi[at]] = True
+            keys = keys[~gone]
+            stop = np.union1d(stop, prefixes[drop])
+        return FingerprintIndex(entries, keys, self.shift, stop)
 
     def cohort_instances(self, max_docs: int, max_repeats: int) -> Instances:
         """All pairs of entries of different documents sharing a fingerprint
@@ -192,15 +239,9 @@ class FingerprintIndex:
         gi, gj = np.concatenate(out_a), np.concatenate(out_b)
         return Instances(entry[gi], entry[gj], rank[gi], rank[gj], several[gi] | several[gj])
 
-    def lookup(self, hashes: np.ndarray, max_repeats: int, max_docs: int | None = None,
-               ignore: np.ndarray | None = None) -> Instances:
-        """Postings of query fingerprints: (query index, entry) pairs, with
-        the entry's rank among its document's occurrences of the fingerprint
-        in ``rank_b`` (``repeated`` when there are several); documents
-        holding it more than ``max_repeats`` times are left out.  A
-        fingerprint held by more than ``max_docs`` documents gives only the
-        postings of its first and last holder, as in ``cohort_instances``,
-        chosen among the documents not in ``ignore``."""
+    def postings(self, hashes: np.ndarray) -> Postings:
+        """Every posting of the query fingerprints ``hashes`` (full 64-bit hashes agree), grouped by query
+        fingerprint, each group in document order."""
         u_shift = np.uint64(self.shift)
         prefix = hashes >> u_shift
         ok = ~_member(self.stop, prefix)
@@ -219,18 +260,31 @@ class FingerprintIndex:
         keep = self.entries.hash[entry] == hashes[qi]
         qi, entry = qi[keep], entry[keep]
         # postings of one query fingerprint are in entry (= document) order
-        doc = self.entries.doc[entry]
+        doc = self.entries.doc[entry].astype(np.int64)
         new_run = np.ones(qi.size, dtype=bool)
         new_run[1:] = (qi[1:] != qi[:-1]) | (doc[1:] != doc[:-1])
         mult, rank = _runs(new_run)
-        keep = mult <= max_repeats
-        if ignore is not None and ignore.size:
-            keep &= ~np.isin(doc, ignore)
-        qi, entry, doc, rank, several = qi[keep], entry[keep], doc[keep], rank[keep], mult[keep] > 1
-        if max_docs is not None and qi.size:
-            keep = _first_and_last_holders(qi, doc, max_docs)
-            qi, entry, rank, several = qi[keep], entry[keep], rank[keep], several[keep]
-        return Instances(qi, entry, None, rank, several)
+        return Postings(qi, entry, doc, rank, mult)
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Postings of query fingerprints: query position, entry, its document, the entry's rank among its
+    document's occurrences of the fingerprint and how many there are."""
+
+    qi: np.ndarray  # int64
+    entry: np.ndarray
+    doc: np.ndarray
+    rank: np.ndarray
+    mult: np.ndarray
+
+    def take(self, mask: np.ndarray) -> Postings:
+        return Postings(self.qi[mask], self.entry[mask], self.doc[mask], self.rank[mask], self.mult[mask])
+
+
+def member(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in ``sorted_set`` (sorted, unique)."""
+    return _member(sorted_set, values)
 
 
 def _hub_pairs(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,20 +300,3 @@ def _hub_pairs(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.nd
     to_last = (member > first) & (member < last)
     return (np.concatenate([first[to_first], member[to_last]]),
             np.concatenate([member[to_first], last[to_last]]))
-
-
-def _first_and_last_holders(qi: np.ndarray, doc: np.ndarray, max_docs: int) -> np.ndarray:
-    """Mask of postings to keep: for query fingerprints (runs of ``qi``,
-    postings in document order) held by more than ``max_docs`` documents,
-    only those of the first and last document."""
-    new_q = np.ones(qi.size, dtype=bool)
-    new_q[1:] = qi[1:] != qi[:-1]
-    new_doc = new_q.copy()
-    new_doc[1:] |= doc[1:] != doc[:-1]
-    q_start = np.flatnonzero(new_q)
-    q_of = np.cumsum(new_q) - 1
-    n_docs = np.add.reduceat(new_doc.astype(np.int64), q_start)
-    q_end = np.append(q_start[1:], qi.size) - 1
-    many = n_docs[q_of] > max_docs
-    kept: np.ndarray = ~many | (doc == doc[q_start][q_of]) | (doc == doc[q_end][q_of])
-    return kept

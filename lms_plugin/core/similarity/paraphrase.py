@@ -9,6 +9,8 @@ are searched by a sparse product over the ``search_terms`` heaviest.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -139,6 +141,25 @@ def cosines_to_all(row: sp.csr_matrix, transposed: sp.csr_matrix) -> np.ndarray:
     docs = transposed.indices[at]
     return np.bincount(docs, weights=transposed.data[at] * np.repeat(weights, counts),
                        minlength=transposed.shape[1])
+
+
+_scratch = threading.local()      # per thread: one dense query row, zero but for the terms of the query
+
+
+def cosines_by_rows(row: sp.csr_matrix, x: sp.csr_matrix) -> np.ndarray:
+    """Cosine of one L2-normalised row with every row of ``x``, read row by row: for a small matrix that
+    keeps growing (a fresh tail of essays), where transposing it again for every query would cost more.
+    The products are summed in the same order as ``cosines_to_all`` (by term), so the two agree."""
+    dense = getattr(_scratch, "row", None)
+    if dense is None or dense.size != x.shape[1]:
+        dense = _scratch.row = np.zeros(x.shape[1], dtype=np.float32)
+    dense[row.indices] = row.data
+    try:
+        at = np.flatnonzero(dense[x.indices] != 0)
+        doc = np.searchsorted(x.indptr, at, side="right") - 1
+        return np.bincount(doc, weights=x.data[at] * dense[x.indices[at]], minlength=x.shape[0])
+    finally:
+        dense[row.indices] = 0
 
 
 def neighbours(search: sp.csr_matrix, k: int, min_overlap: float, rows: np.ndarray | None = None,
