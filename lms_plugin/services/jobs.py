@@ -388,6 +388,9 @@ def celery_app():
             worker_prefetch_multiplier=1, task_default_queue="checks",
             broker_transport_options={"visibility_timeout": 300},   # unacknowledged messages come back
             broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+            # when Redis goes away mid-task, give the task back and start clean: without it a reconnected worker
+            # can go on counting the lost message against its prefetch and never take another
+            worker_cancel_long_running_tasks_on_connection_loss=True,
             task_routes={f"caselab.{spec.name}": {"queue": spec.queue} for spec in _TASKS.values()})
         for spec in _TASKS.values():
             app.task(name=f"caselab.{spec.name}", shared=False)(_worker_task(spec.name))   # this app's only

@@ -295,16 +295,17 @@ def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, *
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(timezone.utc)
         return {"essay_id": essay_id, "status": "failed"}
+    entries = _source_entries(result, titles)
+    recheck = _to_recheck(session, essay_id, entries) if recheck_matched else []
+    # every read done: the writes come last and briefly (SQLite has one writer at a time), the jobs in one
+    # order (ids ascending, the index job after), so two checks never wait on each other's job rows crosswise
     report.status, report.error = "done", None
     report.score = round(result.score, 4)
     report.paraphrase = round(max((mt.paraphrase for mt in result.matches), default=0.0), 4)
-    report.sources = _source_entries(result, titles)
+    report.sources = entries
     report.finished_at = datetime.now(timezone.utc)
-    # jobs last, in one order (ids ascending, the index job after): two checks never wait on each other's
-    # job rows crosswise
-    if recheck_matched:
-        for other in _to_recheck(session, essay_id, report.sources):
-            jobs.defer(session, RECHECK, essay_id=other)
+    for other in recheck:
+        jobs.defer(session, RECHECK, essay_id=other)
     if index_job is not None:
         jobs.defer(session, index_job, course_id=assignment_facts(session, essay.assignment_id)[0])
     return {"essay_id": essay_id, "status": "done", "score": report.score}

@@ -9,18 +9,19 @@ refits the course, nor counts it:
   ``course-<id>.json`` (the manifest, replaced atomically) lists them and the last essay id they hold; a
   segment never changes once written.
 - **The tail**: each worker process keeps the course's essays newer than the manifest's last essay id in
-  memory, added with ``partial_fit`` as it meets them: a check reads their ids (few) and the texts of those
-  it lacks, under the IDF of the segments.
+  memory, added with ``partial_fit`` as it meets them (in parts of ``TAIL_AT`` essays): a check reads the
+  ids after the last one it read (few) and the texts of those it lacks, under the IDF of the segments.
 - A check queries the segments, the tail and the course's references as one index (``query_segments``:
   boilerplate and the first/last-holder rule are judged over all of them), so an essay finds copies written
   before and after the last index job alike.
 - The index jobs run in their own queue (``index``), never behind the checks, one at a time per course (a
   file lock): ``similarity.update_index`` seals the tail into a new segment once it holds ``TAIL_AT``
   essays (a check that sees it so long asks for it) and merges the newest segments while the newer is at
-  least half the size of the one before, without refitting (so a course of N essays has about
+  least half the size of the one before, without refitting (so a course of N essays has at most about
   log2(N / TAIL_AT) segments, and each essay is copied about as often); ``similarity.rebuild_index`` fits
-  the course anew from the database, a chunk of essays at a time, when it has no index yet (from
-  CASELAB_SIMILARITY_INDEX_AT essays) or one saved by an older version or with other settings.
+  the course anew from the database, a chunk of essays at a time merged into one segment, when it has no
+  index yet (from CASELAB_SIMILARITY_INDEX_AT essays) or one saved by an older version or with other
+  settings.
 
 A merged-away segment stays on disk for ``KEEP_RETIRED`` so a worker that has not yet seen the new manifest
 still reads it. Essays replaced by a newer version are dropped when their segment is merged; until then they
@@ -413,12 +414,13 @@ def _save_segment(course_id: int, fitted: ReuseDetector, last_essay_id: int) -> 
 
 
 def _merged(course_id: int, entries: list[_Entry], retired: list[dict[str, Any]],
-            replaced: Callable[[], set[str]], cohort: int, published: set[str]) -> list[_Entry]:
+            replaced: Callable[[], set[str]], cohort: int, published: set[str], whole: bool = False) -> list[_Entry]:
     """Merge the two newest segments while the newer holds at least half as many essays as the other
-    (``cohort``: the course's essays, of which the boilerplate share is taken). A merged-away segment a
-    manifest listed (``published``) is retired: workers may still read it; the others are deleted."""
+    (``whole``: until one is left; ``cohort``: the course's essays, of which the boilerplate share is taken).
+    A merged-away segment a manifest listed (``published``) is retired: workers may still read it; the others
+    are deleted."""
     folder = _segments_dir(course_id)
-    while len(entries) >= 2 and 2 * entries[-1].essays >= entries[-2].essays:
+    while len(entries) >= 2 and (whole or 2 * entries[-1].essays >= entries[-2].essays):
         older, newer = entries[-2], entries[-1]
         parts = [ReuseDetector.load(folder / e.name) for e in (older, newer)]
         fitted = merge_segments(parts, drop=replaced(), cohort_essays=cohort)
@@ -454,7 +456,8 @@ def rebuild(session: Session, course_id: int, *, params: dict[str, Any], latest_
             exclude: list[tuple[str, str]], force: bool = False) -> dict[str, Any]:
     """Fit the course's index anew when it has none, or one saved by an older version or with other
     parameters (``force``: in any case): the latest essays up to the settled id, ``CHUNK`` at a time, each
-    chunk a segment (the first fits the IDF, the others take it), merged as they come."""
+    chunk a segment (the first fits the IDF, the others take it), merged as they come and into one at the end
+    (its memory is that of one merge, not of fitting the whole course at once)."""
     with _course_lock(course_id):
         index = load(course_id)
         if index is not None and index.current and index.params == params and not force:
@@ -476,6 +479,8 @@ def rebuild(session: Session, course_id: int, *, params: dict[str, Any], latest_
             entries.append(_save_segment(course_id, fitted, chunk[-1]))
             del fitted, texts, docs
             entries = _merged(course_id, entries, retired, set, len(ids), published=set())
+        # one segment: the checks of a rush query fewer, and the next merge into it is as far away as can be
+        entries = _merged(course_id, entries, retired, set, len(ids), published=set(), whole=True)
         if entries:
             entries[-1].last_essay_id = max(entries[-1].last_essay_id, last)
         meta = _write_manifest(course_id, entries, _clean(course_id, entries, retired))
