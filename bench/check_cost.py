@@ -99,10 +99,13 @@ def folder_mb(path: Path) -> float:
 
 # ---- the database -------------------------------------------------------------------------------------------
 
-def new_database(base: str | None, folder: Path) -> str:
+def new_database(base: str | None, folder: Path) -> tuple[str, str | None]:
+    """A new database: a SQLite file in ``folder``, or a schema of its own on PostgreSQL (its name returned,
+    to be dropped when done)."""
     from sqlalchemy import text
 
     from lms_plugin.store import db
+    schema = None
     if base is None:
         url = f"sqlite:///{folder / 'course.db'}"
     else:
@@ -115,7 +118,19 @@ def new_database(base: str | None, folder: Path) -> str:
     engine = db.make_engine(url)
     db.upgrade(engine)
     engine.dispose()
-    return url
+    return url, schema
+
+
+def drop_schema(base: str | None, schema: str | None) -> None:
+    from sqlalchemy import text
+
+    from lms_plugin.store import db
+    if base is None or schema is None:
+        return
+    admin = db.make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def seed_course(url: str, n_people: int) -> tuple[int, int, list[int]]:
@@ -408,7 +423,7 @@ class Course:
         from lms_plugin.store import db
         self.n, self.folder = n, work / f"n{n}"
         self.folder.mkdir()
-        self.url = new_database(args.database, self.folder)
+        self.url, self.schema = new_database(args.database, self.folder)
         self.index_dir = self.folder / "index"
         self.env = settings_env(self.url, self.index_dir)
         os.environ.update(self.env)
@@ -492,6 +507,7 @@ def one_size(n: int, args, texts: Texts, work: Path) -> None:
               f"({mem['Anonymous'] - former['memory_before']['Anonymous']:.0f} MB for the index), against "
               f"{shared:.0f} MB in a worker sharing the segments", flush=True)
     course.engine.dispose()
+    drop_schema(args.database, course.schema)
 
 
 def workers_memory(course: Course, lo: int) -> float:
