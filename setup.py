@@ -40,6 +40,7 @@ setup(
         "openpyxl>=3.1",
         "tqdm>=4.66",
         "tzdata",
+        "vietnam-provinces>=2025.10.1",   # the 34 provinces and 3,321 communes after 2025 (lms_plugin/core/places.py)
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.2"],

@@ -83,8 +83,11 @@ def settings_env(url: str, index_dir: Path) -> dict[str, str]:
 
 
 def quiet_jobs():
-    """Jobs stay in their table for a worker to take (nothing runs inline after a commit)."""
-    from lms_plugin.services import jobs
+    """Jobs stay in their table for a worker to take (nothing runs inline after a commit); the settings are read
+    once, as ``caselab worker`` reads them (not from the environment at every use)."""
+    from lms_plugin.services import jobs, runtime
+    from lms_plugin.settings import Settings
+    runtime.configure(Settings.load())
     jobs.hand_off = lambda *args, **kwargs: None
     return jobs
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .services import accounts, channels, cohorts, jobs, runtime
+from .services import accounts, channels, cohorts, jobs, roster, runtime
 from .services.catalog import load_catalog
 from .services.content import import_catalog, scenario_catalogue
 from .services.demo import seed_demo
@@ -219,6 +219,89 @@ def cohorts_add_member(ctx: Context, cohort: str, username: str, group_name: str
     except ServiceError as exc:
         raise _fail(exc) from None
     click.echo(f"{username} is in {cohort}" + (f", group {group_name}" if group_name else ""))
+
+
+@main.group("roster")
+def roster_group() -> None:
+    """Lists of people (CSV or XLSX) imported into a cohort."""
+
+
+@roster_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cohort", "cohort_ref", required=True, help="Cohort id (or name).")
+@click.option("--dry-run", is_flag=True, help="Show what would be created, updated, left unchanged or rejected; "
+                                               "write nothing.")
+@click.option("--as", "organiser", default=None,
+              help="The organiser's username recorded in the audit log (default: the first active admin).")
+@click.option("--links", "links_path", default=None, type=click.Path(dir_okay=False),
+              help="Where the new accounts' one-time sign-in links go (CSV; default sign-in-links-<cohort>-<time>.csv"
+                   "). Written once, readable by you only; the links are not stored anywhere else.")
+@click.option("--show", default=20, show_default=True, type=click.IntRange(0),
+              help="Rows listed per outcome (the counts cover every row).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_ctx
+def roster_import(ctx: Context, path: str, cohort_ref: str, dry_run: bool, organiser: str | None,
+                  links_path: str | None, show: int, quiet: bool) -> None:
+    """Import a roster: rows matching an account (by personal number, username, or name + commune + contact)
+    update it, the others create one; importing the same file again changes nothing."""
+    from pathlib import Path
+    from time import perf_counter
+
+    from tqdm import tqdm
+
+    raw = Path(path).read_bytes()
+    started = perf_counter()
+    try:
+        rows = roster.read_roster(path, raw)
+        with ctx.session() as session:
+            actor = _organiser(session, organiser)
+            cohort = cohorts.cohort_view(session, cohort_ref)
+            if dry_run:
+                plan = roster.plan_roster(session, actor, cohort.id, rows)
+                session.rollback()
+                _print_plan(plan, show)
+                click.echo(f"dry run: nothing written ({perf_counter() - started:.1f} s)")
+                return
+            target = Path(links_path or f"sign-in-links-{cohort.id}-{datetime.now():%Y%m%d-%H%M%S}.csv")
+            if target.exists():
+                raise click.ClickException(f"{target} exists: name another file with --links")
+            with tqdm(total=len(rows), unit="row", disable=quiet, file=sys.stderr) as bar:
+                result = roster.apply_roster(session, actor, cohort.id, rows, base_url=ctx.settings.base_url,
+                                             progress=bar.update)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    _print_plan(result.plan, show)
+    if result.created:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
+            out.write(result.links_csv())
+        click.echo(f"one-time sign-in links of the {len(result.created)} new account(s): {target} "
+                   f"(valid {roster.sign_in_links.LINK_DAYS} days; hand them out, then delete the file)")
+    click.echo(f"imported in {perf_counter() - started:.1f} s, {result.batches} batch(es), longest "
+               f"{result.longest_batch_seconds:.2f} s")
+
+
+def _organiser(session, username: str | None):
+    if username:
+        return accounts.get_user(session, username)
+    found = accounts.first_organiser(session)
+    if found is None:
+        raise click.ClickException("no organiser account: add one with 'caselab users add NAME --role admin'")
+    return found
+
+
+def _print_plan(plan, show: int) -> None:
+    def plain(msgid: str, **params) -> str:        # the reasons as written (Vietnamese)
+        return msgid % params if params else msgid
+    counts = plan.counts()
+    click.echo(", ".join(f"{counts[o]} {o}" for o in ("created", "updated", "unchanged", "rejected")))
+    for outcome in ("rejected", "created", "updated"):
+        for p in plan.first(outcome, show):
+            detail = p.translated(plain)
+            line = f"  row {p.row:>6}  {outcome:9} {p.username or '-':20} {p.name}"
+            click.echo(line + (f": {detail}" if detail else ""))
+        if counts[outcome] > show and show:
+            click.echo(f"  … and {counts[outcome] - show} more {outcome}")
 
 
 def _when(value: str | None) -> datetime | None:

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from .services import jobs, similarity
 
-# the services whose import declares tasks (similarity.check_essay, similarity.rebuild_index): load them first
+# the services whose import declares tasks (similarity: checks, rechecks, index rebuilds and updates): load them first
 TASK_MODULES = (similarity,)
 app = jobs.celery_app()

@@ -56,7 +56,7 @@ LATE_IMPORTS = {
                                                  "(gunicorn and `caselab serve` import the package first)",
 }
 for _blueprint in ("api", "auth", "cadre", "examiner", "lecturer", "marking", "notifications", "public",
-                   "similarity_views", "units"):
+                   "similarity_views", "units", "welcome"):
     LATE_IMPORTS[("lms_plugin.web", f"lms_plugin.web.{_blueprint}")] = LATE_IMPORTS[
         ("lms_plugin.web", "lms_plugin.web.admin")]
 

@@ -2,7 +2,15 @@
 process dies or the broker forgets, nothing runs twice, and a message carries one job id and nothing else."""
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from kombu import Connection
@@ -218,3 +226,98 @@ def test_the_worker_host_knows_every_task_and_its_queue():
     routes = worker.app.conf.task_routes
     assert routes["caselab." + similarity.CHECK] == {"queue": "checks"}
     assert routes["caselab." + similarity_index.REBUILD] == {"queue": "index"}   # never behind the checks
+
+
+def test_a_job_waiting_in_a_queue_no_worker_reads_is_handed_again_whatever_the_broker_counts(
+        memory_broker, engine, session, session_factory, monkeypatch):
+    """The broker holds the job's message, but no worker takes anything from the queue (none is running, or one
+    stopped consuming after the broker restarted): counting messages alone would leave the job waiting for ever,
+    without a word. After STALE_GRACES graces it is handed again, then at gaps that grow with its age; the
+    worker that finally reads all the messages runs it once. While workers are taking the queue's jobs, its
+    messages are read in turn: a long queue in a rush gets no duplicates."""
+    monkeypatch.setenv("CASELAB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    session.bind = engine
+    _sent("checks")                                                     # another test's leftovers
+    job_id = jobs.defer(session, "test.note", number=11)
+    session.commit()                                                   # handed: one message waits, unread
+    written, grace = datetime.now(timezone.utc), jobs.grace()
+    assert jobs.dispatch(session_factory, now=written + grace * 2) == 0             # the broker holds it
+    stale = written + grace * jobs.STALE_GRACES + timedelta(seconds=1)
+    other = m.Job(name="test.note", args={"number": 12}, key="test.note:other", queue="checks", state="done",
+                  attempts=1, due_at=written, created_at=written, finished_at=stale - grace)
+    session.add(other)
+    session.commit()
+    assert jobs.dispatch(session_factory, now=stale) == 0              # a worker finished one lately: it reads
+    session.delete(other)
+    session.commit()
+    assert jobs.dispatch(session_factory, now=stale) == 1              # nobody reads: handed again
+    assert jobs.dispatch(session_factory, now=stale + grace * jobs.STALE_GRACES) == 0    # not every few graces
+    assert jobs.dispatch(session_factory, now=stale + grace * jobs.STALE_GRACES * 3) == 1
+    messages = _sent("checks")
+    assert len(messages) == 3
+    task = memory_broker.tasks["caselab.test.note"]
+    assert [task.run(**message.decode()[1]) for message in messages] == ["done", "skipped", "skipped"]
+    assert RUNS == [11] and [j.id for j in _jobs(session) if j.state == "done"] == [job_id]
+
+
+PREPARED = """
+import json, sys
+from datetime import datetime, timedelta, timezone
+from lms_plugin.services import jobs, runtime, similarity
+from lms_plugin.store import db
+engine = runtime.make_engine()
+db.upgrade(engine)
+factory = db.session_factory(engine)
+jobs.start_dispatcher(factory, 3600)
+loaded = set(sys.modules)
+with db.unit_of_work(factory) as session:
+    jobs.defer(session, similarity.CHECK, essay_id=1)       # handed over once committed
+handed = jobs.dispatch(factory, now=datetime.now(timezone.utc) + timedelta(hours=1))
+print(json.dumps([handed, sorted(set(sys.modules) - loaded)]))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
+def test_once_the_dispatcher_is_started_dispatching_and_handing_over_load_no_module(tmp_path):
+    """gunicorn's master dispatches in a thread and forks a web worker whenever one dies; a module that thread
+    is importing at the fork stays locked in the new worker, which then hangs on its first hand-off until
+    gunicorn kills it. So start_dispatcher loads first, in its caller's thread, all that dispatching and handing
+    over to Redis load. (In a fresh interpreter: this one has loaded everything already.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                              "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    try:
+        env = {**os.environ, "CASELAB_JOBS": "celery", "CASELAB_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+               "CASELAB_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}"}
+        for _ in range(100):                               # Redis listens within moments
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        done = subprocess.run([sys.executable, "-c", PREPARED], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    finally:
+        redis.terminate()
+        redis.wait()
+    assert done.returncode == 0, done.stderr[-3000:]
+    handed, loaded_later = json.loads(done.stdout.strip().splitlines()[-1])
+    assert handed == 1 and loaded_later == []
+
+
+def test_a_forked_process_builds_its_own_celery_application(memory_broker):
+    """gunicorn forks a new web worker from the master, which dispatches and so holds broker connections: the
+    child must open its own, and take no lock a thread of the master held at the fork."""
+    parent = jobs.celery_app()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # the child: report, then leave without pytest's clean-up
+        try:
+            own = jobs.celery_app()
+            os.write(write, b"1" if own is not parent and own.conf.broker_url == parent.conf.broker_url else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert jobs.celery_app() is parent

@@ -278,20 +278,41 @@ class RubricSchema(Schema):
     criteria = fields.List(fields.Nested(CriterionSchema), required=True)
 
 
+class QueueRubricSchema(RubricSchema):
+    key = fields.Integer(required=True, metadata={"description": "What the page's items name in `rubric_key`."})
+
+
 class QueueItemSchema(Schema):
     essay_id = fields.Integer(required=True)
     assignment_id = fields.Integer(required=True)
     round = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["essay", "report"]))
     scenario_title = fields.String(required=True)
     words = fields.Integer(required=True)
     submitted_at = UTCDateTime(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["todo", "draft", "final"]))
     total = fields.Float(allow_none=True, required=True)
-    rubric = fields.Nested(RubricSchema, required=True)
+    result_status = fields.String(allow_none=True, required=True,
+                                  validate=validate.OneOf(["awaiting_marks", "needs_third", "final"]),
+                                  metadata={"description": "Where the essay's double marking stands."})
+    rubric_key = fields.Integer(required=True, metadata={"description": "Its rubric in the page's `rubrics`."})
+
+
+class QueueCountsSchema(Schema):
+    all = fields.Integer(required=True)
+    todo = fields.Integer(required=True, metadata={"description": "Rounds not yet finalised."})
+    marked = fields.Integer(required=True, metadata={"description": "Rounds finalised."})
+    third = fields.Integer(required=True, metadata={"description": "Essays waiting for a third examiner."})
 
 
 class QueueSchema(Schema):
+    filter = fields.String(required=True, validate=validate.OneOf(["all", "todo", "marked", "third"]))
     items = fields.List(fields.Nested(QueueItemSchema), required=True)
+    rubrics = fields.List(fields.Nested(QueueRubricSchema), required=True,
+                          metadata={"description": "Each rubric of the page's items, once."})
+    next_cursor = fields.String(allow_none=True, required=True,
+                                metadata={"description": "Send it as `cursor` for the next page; null on the last."})
+    counts = fields.Nested(QueueCountsSchema, required=True)
 
 
 class GradeSavedSchema(Schema):

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..store import models as m
 from . import audit, credentials, policy, runtime
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .policy import STAFF  # noqa: F401 (where the web and older services import it from)
 
 ROLES = ("lecturer", "cadre", "examiner", "admin")
@@ -98,6 +98,8 @@ def reset_password(session: Session, actor: m.User | None, user_id: int) -> tupl
     user = session.get(m.User, user_id)
     if user is None:
         raise NotFound("Không có tài khoản này")
+    if actor is not None:
+        policy.require(actor, "account.edit", user)        # a provincial organiser: their province's only
     password = give_initial_password(user)
     audit.record(session, actor.id if actor else None, "account.password_reset", "user", user.id,
                  via="web" if actor else "cli")
@@ -112,6 +114,12 @@ def get_user(session: Session, username: str) -> m.User:
 
 
 @cache
+def first_organiser(session: Session) -> m.User | None:
+    """The oldest active organiser account (the CLI acts as them when no one is named)."""
+    return session.scalar(select(m.User).where(m.User.role == "admin", m.User.active.is_(True))
+                          .order_by(m.User.id).limit(1))
+
+
 def _stand_in_hash(method: str) -> str:
     """A hash of a password nobody knows, in the scheme people's passwords use."""
     return generate_password_hash(secrets.token_urlsafe(16), method)
@@ -127,8 +135,11 @@ def authenticate(session: Session, username: str, password: str) -> m.User | Non
 
 
 def learner_for_external_id(session: Session, external_id: str, display_name: str = "") -> m.User:
-    """The CaseLab cadre behind an LMS learner id (created on first sight)."""
+    """The CaseLab cadre behind an LMS learner id (created on first sight); a deactivated account is refused
+    (a merged one passed its external id to the account it was merged into)."""
     user = session.scalar(select(m.User).where(m.User.external_id == external_id))
+    if user is not None and not user.active:
+        raise Forbidden("Tài khoản này đã bị khóa: hãy liên hệ người tổ chức lớp")
     if user is None:
         username = "lms-" + hashlib.sha256(external_id.encode()).hexdigest()[:16]
         user = create_user(session, username, "cadre", display_name=display_name or username,

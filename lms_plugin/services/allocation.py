@@ -54,6 +54,17 @@ def open_loads(session: Session, examiner_ids: Iterable[int]) -> dict[int, int]:
         .where(m.ExaminerLoad.examiner_id.in_(ids)).group_by(m.ExaminerLoad.examiner_id)) if n}
 
 
+def pool_loads(session: Session, assignment_id: int) -> dict[int, int]:
+    """The present pool in its order, each with its open rounds (as ``open_loads``), in one query."""
+    load = (select(func.sum(m.ExaminerLoad.open_rounds))
+            .where(m.ExaminerLoad.examiner_id == m.AssignmentExaminer.examiner_id).scalar_subquery())
+    rows = session.execute(
+        select(m.AssignmentExaminer.examiner_id, load)
+        .where(m.AssignmentExaminer.assignment_id == assignment_id, m.AssignmentExaminer.absent.is_(False))
+        .order_by(m.AssignmentExaminer.id))
+    return {examiner: int(n or 0) for examiner, n in rows}
+
+
 def _appeal_open(session: Session, essay_id: int) -> bool:
     return session.scalar(select(m.Appeal.id).where(m.Appeal.essay_id == essay_id,
                                                     m.Appeal.status.in_(("submitted", "assigned")))) is not None
@@ -81,8 +92,8 @@ def refresh(session: Session, essay: m.Essay, threshold: float = DEFAULT_THRESHO
     if staff and any(r != APPEAL for r in state.unstaffed):
         taken = {g.examiner_id for g in grades}
         wanted = [r for r in state.unstaffed if r != APPEAL]
-        pool = pool_ids(session, essay.assignment_id)
-        chosen = choose_examiners(pool, open_loads(session, pool), taken, len(wanted))
+        loads = pool_loads(session, essay.assignment_id)
+        chosen = choose_examiners(list(loads), loads, taken, len(wanted))
         staffed = []
         for number, examiner_id in zip(wanted, chosen):
             session.add(m.Grade(essay_id=essay.id, examiner_id=examiner_id, round=number))

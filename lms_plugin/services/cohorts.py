@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from ..core.scenarios import Scenario as ScenarioData
 from ..store import models as m
@@ -305,11 +305,21 @@ def assignment_scenario(session: Session, assignment_id: int) -> ScenarioData:
 
 
 def learner_assignment(session: Session, user: m.User, assignment_id: int) -> tuple[m.Assignment, m.Membership]:
-    """The assignment if ``user`` is a member of its cohort; else NotFound (no hint that it exists)."""
-    assignment = session.get(m.Assignment, assignment_id)
-    member = membership(session, user.id, assignment.cohort_id) if assignment is not None else None
-    if assignment is None or member is None:
+    """The assignment if ``user`` is a member of its cohort; else NotFound (no hint that it exists).
+
+    One query, which also reads the cadre's extension: the deadline checks that follow on a submission in a
+    rush then need no round trip of their own (``window_for`` finds it until the session next writes)."""
+    found = session.execute(
+        select(m.Assignment, m.Membership, m.AssignmentExtension)
+        .join(m.Membership, (m.Membership.cohort_id == m.Assignment.cohort_id) & (m.Membership.user_id == user.id))
+        .outerjoin(m.AssignmentExtension, (m.AssignmentExtension.assignment_id == m.Assignment.id)
+                   & (m.AssignmentExtension.user_id == user.id))
+        .where(m.Assignment.id == assignment_id)
+        .options(joinedload(m.Assignment.scenario_version))).first()     # what the cadre works on, read once
+    if found is None:
         raise NotFound("Không tìm thấy bài được giao")
+    assignment, member, extension = found
+    session.info.setdefault(_EXTENSIONS, {})[(assignment.id, user.id)] = extension
     return assignment, member
 
 
@@ -325,7 +335,20 @@ def require_open(assignment: m.Assignment, now: datetime) -> None:
     _refuse(window(assignment).state(now))
 
 
+_EXTENSIONS = "caselab.extensions_read"     # session.info: (assignment, user) -> extension, as last read
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_extensions(session: Session, *_args) -> None:
+    session.info.pop(_EXTENSIONS, None)      # what was read may have changed
+
+
 def extension_for(session: Session, assignment_id: int, user_id: int) -> m.AssignmentExtension | None:
+    read = session.info.get(_EXTENSIONS, {})
+    if (assignment_id, user_id) in read:
+        return read[(assignment_id, user_id)]
     return session.scalar(select(m.AssignmentExtension).where(m.AssignmentExtension.assignment_id == assignment_id,
                                                               m.AssignmentExtension.user_id == user_id))
 

@@ -133,13 +133,16 @@ def needs_touch(token: m.ApiToken, now: datetime | None = None) -> bool:
 
 
 def note_use(session: Session, token_id: int, now: datetime | None = None) -> None:
-    """last_used_at, unless another request wrote it less than TOKEN_TOUCH ago (one conditional UPDATE: the
-    adapter runs it in its own short transaction, so it never holds up or fails a request)."""
+    """last_used_at, unless another request wrote it less than TOKEN_TOUCH ago or holds the row now: one
+    conditional UPDATE that never waits for a lock, so a request may run it in its own transaction."""
     now = _now(now)
-    session.execute(update(m.ApiToken).where(
+    # the row only if nobody holds it (PostgreSQL's SKIP LOCKED; SQLite has one writer, who is this request)
+    free = (select(m.ApiToken.id).where(
         m.ApiToken.id == token_id,
         or_(m.ApiToken.last_used_at.is_(None), m.ApiToken.last_used_at <= now - TOKEN_TOUCH),
-    ).values(last_used_at=now).execution_options(synchronize_session=False))
+    ).with_for_update(skip_locked=True).scalar_subquery())
+    session.execute(update(m.ApiToken).where(m.ApiToken.id == free).values(last_used_at=now)
+                    .execution_options(synchronize_session=False))
 
 
 def _may_manage(actor: m.User, user_id: int) -> bool:

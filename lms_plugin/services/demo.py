@@ -117,6 +117,11 @@ def seed_demo(session: Session, password: str, *, cadres: int = CADRES, communes
     audit.record(session, None, "demo.seed", "cohort", cohort.id, cadres=cadres, communes=communes,
                  people_added=summary.people_added, memberships_added=memberships_added, essays=summary.essays,
                  essays_added=essays_added)
+    if session.get_bind().dialect.name == "postgresql" and summary.people_added + essays_added > 1000:
+        # statistics for what was just bulk-inserted: a server whose autovacuum has not yet looked at the tables
+        # would otherwise plan the first pages as if they were empty (seconds instead of milliseconds)
+        session.flush()
+        session.execute(text("ANALYZE users, memberships, groups, essays, grades, essay_results"))
     return summary
 
 

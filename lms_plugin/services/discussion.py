@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..core.essays import count_words, sha256
 from ..sanitize import clean_post, to_text
@@ -88,7 +88,8 @@ def list_posts(session: Session, user: m.User, assignment_id: int, group_id: int
                after_id: int = 0) -> list[PostView]:
     _, group = _group_of(session, user, assignment_id, group_id)
     posts = session.scalars(select(m.Post).where(m.Post.assignment_id == assignment_id, m.Post.group_id == group,
-                                                 m.Post.id > after_id).order_by(m.Post.id))
+                                                 m.Post.id > after_id).order_by(m.Post.id)
+                            .options(selectinload(m.Post.author), selectinload(m.Post.edits)))   # not one per post
     return [_view(p, user) for p in posts]
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -164,17 +164,16 @@ def submit_essay(session: Session, user: m.User, assignment_id: int, body: str, 
 def _store(session: Session, user: m.User, assignment: m.Assignment, body: str, at: datetime, *,
            late: bool = False, auto_submitted: bool = False, warnings: tuple[str, ...] = (), **noted) -> Receipt:
     """The one way a cadre's essay is stored: exact body and hash, examiners allocated, similarity queued."""
-    previous = session.scalar(select(func.max(m.Essay.version)).where(
-        m.Essay.assignment_id == assignment.id, m.Essay.user_id == user.id, m.Essay.kind == "essay")) or 0
-    if previous and assignment.grades_released_at is not None:
+    previous = (select(func.coalesce(func.max(m.Essay.version), 0)).where(
+        m.Essay.assignment_id == assignment.id, m.Essay.user_id == user.id, m.Essay.kind == "essay"))
+    if assignment.grades_released_at is not None and session.scalar(previous):
         raise Conflict("Điểm đã được công bố; không thể nộp lại bài")
-    essay = m.Essay(assignment_id=assignment.id, user_id=user.id, version=previous + 1, body=body,
-                    sha256=core.sha256(body), words=core.count_words(body), submitted_at=at, late=late,
-                    auto_submitted=auto_submitted)
-    session.add(essay)
-    session.flush()
+    # the version is worked out by the INSERT itself (and read back with the id): one round trip, not two
+    essay = session.scalars(insert(m.Essay).values(
+        assignment_id=assignment.id, user_id=user.id, kind="essay", version=previous.scalar_subquery() + 1,
+        body=body, sha256=core.sha256(body), words=core.count_words(body), submitted_at=at, late=late,
+        auto_submitted=auto_submitted).returning(m.Essay)).one()
     allocation.open_submission(session, essay)
-    similarity.request_check(session, essay)
     details = {"sha256": essay.sha256, "version": essay.version, **noted}
     if late:
         details["late"] = True
@@ -182,6 +181,7 @@ def _store(session: Session, user: m.User, assignment: m.Assignment, body: str, 
         details["warnings"] = list(warnings)
     audit.record(session, None if auto_submitted else user.id,
                  "essay.auto_submit" if auto_submitted else "essay.submit", "essay", essay.id, **details)
+    similarity.request_check(session, essay, new=True)   # its job's INSERT flushes what the others added
     session.flush()
     return receipt_of(essay, warnings)
 

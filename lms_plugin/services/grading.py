@@ -16,23 +16,10 @@ from ..core.allocation import APPEAL
 from ..core.grading import DEFAULT_THRESHOLD
 from ..core.rubrics import Rubric, RubricError
 from ..store import models as m
-from . import allocation, appeals, audit, policy, release as releases
+from . import allocation, appeals, audit, marking_queue, policy, release as releases
 from .content import essay_rubric, rubric_for, scenario_data  # noqa: F401  (other services import them from here)
 from .errors import Conflict, Forbidden, Invalid, NotFound
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    essay_id: int
-    assignment_id: int
-    round: int
-    kind: str                 # essay | report
-    scenario_title: str
-    words: int
-    submitted_at: datetime
-    status: str               # "todo" | "draft" | "final"
-    total: float | None
-    rubric: dict[str, Any]
+from .marking_queue import QueueItem, rubric_view  # noqa: F401  (hosts import them from here)
 
 
 @dataclass(frozen=True)
@@ -62,32 +49,10 @@ class GradeReport:
     appeal_until: datetime | None           # an appeal may be filed until then (None: not any more)
 
 
-def rubric_view(rubric: Rubric) -> dict[str, Any]:
-    return {"id": rubric.id, "version": rubric.version, "title": rubric.title, "scale": rubric.scale,
-            "feedback": rubric.feedback,
-            "criteria": [{"id": c.id, "title": c.title, "weight": c.weight, "description": c.description,
-                          "levels": [{"points": lv.points, "label": lv.label, "descriptor": lv.descriptor}
-                                     for lv in c.levels]} for c in rubric.criteria]}
-
-
-def _status(grade: m.Grade) -> str:
-    return "final" if grade.finalised_at else ("draft" if grade.total is not None else "todo")
-
-
 def grading_queue(session: Session, examiner: m.User) -> list[QueueItem]:
-    """The rounds given to this person to mark (an examiner, or a chief examiner who took one)."""
-    policy.require(examiner, "grade.mark")
-    grades = session.scalars(select(m.Grade).where(m.Grade.examiner_id == examiner.id)
-                             .order_by(m.Grade.finalised_at.is_not(None), m.Grade.id))
-    items = []
-    for grade in grades:
-        essay = grade.essay
-        assignment = essay.assignment
-        items.append(QueueItem(essay.id, assignment.id, grade.round, essay.kind,
-                               scenario_data(assignment.scenario_version).title, essay.words,
-                               essay.submitted_at, _status(grade), grade.total,
-                               rubric_view(rubric_for(essay))))
-    return items
+    """Every round given to this person to mark, open ones first (the web and the API show a page at a time:
+    marking_queue.queue_page)."""
+    return list(marking_queue.every_item(session, examiner))
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "similarity.check_essay": (N_("Kiểm tra trùng lặp bài #%(id)s"), "essay_id"),
     "similarity.recheck_essay": (N_("Kiểm tra lại bài #%(id)s"), "essay_id"),
     "similarity.rebuild_index": (N_("Dựng lại chỉ mục khóa học #%(id)s"), "course_id"),
+    "similarity.update_index": (N_("Cập nhật chỉ mục khóa học #%(id)s"), "course_id"),
 }
 
 

@@ -22,10 +22,8 @@ def finalise_saved(session: Session, examiner: m.User, essay_id: int, *,
                        final=True, threshold=threshold)
 
 
-def result_statuses(session: Session, examiner: m.User, essay_ids: list[int]) -> dict[int, str]:
-    """The double-marking status of essays in this examiner's queue (never of others)."""
-    mine = set(session.scalars(select(m.Grade.essay_id).where(m.Grade.examiner_id == examiner.id,
-                                                              m.Grade.essay_id.in_(essay_ids))))
-    rows = session.execute(select(m.EssayResult.essay_id, m.EssayResult.status)
-                           .where(m.EssayResult.essay_id.in_(mine)))
-    return {essay_id: status for essay_id, status in rows}
+def result_status(session: Session, examiner: m.User, essay_id: int) -> str | None:
+    """The double-marking status of an essay in this examiner's queue (None for any other essay)."""
+    return session.scalar(select(m.EssayResult.status)
+                          .join(m.Grade, m.Grade.essay_id == m.EssayResult.essay_id)
+                          .where(m.EssayResult.essay_id == essay_id, m.Grade.examiner_id == examiner.id))

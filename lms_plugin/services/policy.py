@@ -90,6 +90,30 @@ def source_for_its_examiner(user: m.User, seen: SourceOf) -> bool:
     return source.assignment.cohort_id == seen.essay.assignment.cohort_id or examiner_of(user, source)
 
 
+def province_scope(user: m.User) -> str | None:
+    """The province whose accounts an organiser manages, or None for every province. An organiser whose own
+    account names a province is that province's organiser; one without a province is national."""
+    province = (user.province or "").strip()
+    return province if user.role in ORGANISER and province else None
+
+
+def organiser_of(user: m.User, account: m.User) -> bool:
+    """An organiser manages an account of their province (a national organiser: every account)."""
+    if user.role not in ORGANISER:
+        return False
+    scope = province_scope(user)
+    return scope is None or (account.province or "").strip() == scope
+
+
+def organiser_role_in(*roles: str) -> bool:
+    """Whether a role change gives or takes the organiser's role (only a national organiser does that)."""
+    return any(role in ORGANISER for role in roles)
+
+
+def national_organiser(user: m.User, _account: m.User) -> bool:
+    return user.role in ORGANISER and province_scope(user) is None
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: tuple[str, ...]                     # hold it on any resource
@@ -131,6 +155,10 @@ RULES: dict[str, Rule] = {
     "directory.read": Rule(STAFF, Forbidden, N_("Chỉ giảng viên và người tổ chức lớp được xem mục này")),
     "export": Rule(STAFF, Forbidden, N_("Chỉ giảng viên và người tổ chức lớp được tải dữ liệu xuất")),
     "account.manage": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được cấp lại mật khẩu")),
+    # one account (edit, deactivate, merge, reset its password): 404 outside a provincial organiser's province
+    "account.edit": Rule((), NotFound, N_("Không có tài khoản này"), (organiser_of,)),
+    "account.grant_admin": Rule((), Forbidden, N_("Chỉ người tổ chức cấp toàn quốc được trao vai trò người tổ "
+                                                  "chức lớp"), (national_organiser,)),
     "roster.import": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được nhập danh sách học viên")),
     # background work (similarity checks, index rebuilds)
     "jobs.read": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được xem các việc chạy nền")),

@@ -6,16 +6,17 @@ examiner to passages worth reading; it is not a verdict.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..core.similarity import QueryResult, ReuseDetector
 from ..store import models as m
@@ -161,9 +162,9 @@ class ReferenceTexts(Source):
     name = "ref"
     title = N_("văn bản tham chiếu")
     _bodies: dict[tuple[str, int, datetime], str] = {}
-    _rows = (select(m.ReferenceText.id, m.ReferenceText.kind, m.ReferenceText.title, m.ReferenceText.created_at)
-             .where((m.ReferenceText.course_id == bindparam("course")) | m.ReferenceText.course_id.is_(None))
-             .order_by(m.ReferenceText.id))
+    _c = m.ReferenceText.__table__.c
+    _rows = (select(_c.id, _c.kind, _c.title, _c.created_at)
+             .where((_c.course_id == bindparam("course")) | _c.course_id.is_(None)).order_by(_c.id))
 
     def candidates(self, session: Session, scope: Scope) -> Iterator[Candidate]:
         database = _database(session)
@@ -278,50 +279,70 @@ def _source_entries(result: QueryResult, titles: dict[str, str]) -> list[dict[st
 @jobs.task(CHECK)
 def check_essay(session: Session, essay_id: int, recheck_matched: bool = True, **params: Any) -> dict[str, Any]:
     """Compare one essay with every other source of its course and store the report (replacing the one there
-    is: a check run twice leaves one report).
+    is: a check run twice leaves one report). A check that fails rolls the session's transaction back before
+    writing the failed report: call it in a transaction of its own, as jobs do.
 
     Each essay it shares passages with is checked again by a job of its own (``similarity.recheck_essay``,
     one waiting per essay however many essays copy it), so the earlier writer's examiner also sees the pair
-    (unless that essay's report shows it already).
+    (unless that essay's report shows it already, or its own check still waits: that one will see this essay).
     """
-    essay = session.get(m.Essay, essay_id)
+    written = list(session.scalars(_WRITTEN, {"essay": essay_id}))
+    essay = next((row for row in written if row.id == essay_id), None)
     if essay is None or essay.kind != "essay":      # group reports are not similarity-checked
         return {"essay_id": essay_id, "status": "missing"}
-    report = _report_row(session, essay_id)
+    own = [f"essay-{row.id}" for row in written if row.kind == "essay"]      # never sources of each other
     try:
-        with session.begin_nested():      # a database error inside leaves the transaction usable for the report
-            result, titles, index_job = _judge(session, essay, params)
+        result, titles, index_job = _judge(session, essay, params, own)
     except Exception as exc:   # the report says it failed; the essay itself is untouched
-        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
-        report.finished_at = datetime.now(timezone.utc)
+        # a job's work runs in a transaction of its own (jobs.run_job), which has only read so far: rolled back,
+        # it is usable again even after a database error (no savepoint: two round trips fewer for every check)
+        session.rollback()
+        _store_report(session, essay_id, status="failed", error=f"{type(exc).__name__}: {exc}",
+                      finished_at=datetime.now(timezone.utc))
         return {"essay_id": essay_id, "status": "failed"}
     entries = _source_entries(result, titles)
     recheck = _to_recheck(session, essay_id, entries) if recheck_matched else []
     # every read done: the writes come last and briefly (SQLite has one writer at a time), the jobs in one
     # order (ids ascending, the index job after), so two checks never wait on each other's job rows crosswise
-    report.status, report.error = "done", None
-    report.score = round(result.score, 4)
-    report.paraphrase = round(max((mt.paraphrase for mt in result.matches), default=0.0), 4)
-    report.sources = entries
-    report.finished_at = datetime.now(timezone.utc)
+    score = round(result.score, 4)
+    _store_report(session, essay_id, status="done", error=None, score=score,
+                  paraphrase=round(max((mt.paraphrase for mt in result.matches), default=0.0), 4),
+                  sources=entries, finished_at=datetime.now(timezone.utc))
     for other in recheck:
         jobs.defer(session, RECHECK, essay_id=other)
     if index_job is not None:
         jobs.defer(session, index_job, course_id=assignment_facts(session, essay.assignment_id)[0])
-    return {"essay_id": essay_id, "status": "done", "score": report.score}
+    return {"essay_id": essay_id, "status": "done", "score": score}
+
+
+def _job_key(name: str, essay_id: int) -> str:
+    """The key ``jobs.defer`` gives the job ``name(essay_id=...)`` (one waiting job per key)."""
+    return f"{name}:{json.dumps({'essay_id': essay_id}, sort_keys=True, separators=(',', ':'))}"
+
+
+_reports = cast(Table, m.SimilarityReport.__table__)
+# the partial index of waiting jobs' keys is used only with its condition written as a literal
+_WAITING = select(m.Job.__table__.c.key).where(m.Job.__table__.c.key.in_(bindparam("keys", expanding=True)),
+                                               text("state = 'queued'"))
+_SHOWN = (select(_reports.c.essay_id, _reports.c.status, _reports.c.sources)
+          .where(_reports.c.essay_id.in_(bindparam("ids", expanding=True))))
 
 
 def _to_recheck(session: Session, essay_id: int, sources: list[dict[str, Any]]) -> list[int]:
     """The essays this one shares passages with whose report does not show the pair yet, ascending: a report
     already naming this essay would not change (texts never do), and in a deadline rush, when checks lag
-    behind submissions, each of two essays copying each other often finds the other."""
+    behind submissions, each of two essays copying each other often finds the other. Nor those whose check
+    (or re-check) still waits, unclaimed: it begins after this essay was committed, so it compares the two."""
     matched = sorted({entry["id"] for entry in sources if entry["kind"] == "essay"})
     if not matched:
         return []
-    shown = {row.essay_id for row in session.execute(
-        select(m.SimilarityReport.essay_id, m.SimilarityReport.status, m.SimilarityReport.sources)
-        .where(m.SimilarityReport.essay_id.in_(matched)))
-        if row.status == "done" and any(entry.get("kind") == "essay" and entry.get("id") == essay_id
+    keys = {_job_key(name, other): other for other in matched for name in (CHECK, RECHECK)}
+    waiting = {keys[key] for key in session.scalars(_WAITING, {"keys": list(keys)})}
+    matched = [other for other in matched if other not in waiting]
+    if not matched:
+        return []
+    shown = {row.essay_id for row in session.execute(_SHOWN, {"ids": matched})
+             if row.status == "done" and any(entry.get("kind") == "essay" and entry.get("id") == essay_id
                                         for entry in row.sources or [])}
     return [other for other in matched if other not in shown]
 
@@ -332,23 +353,45 @@ def recheck_essay(session: Session, essay_id: int) -> dict[str, Any]:
     return check_essay(session, essay_id, recheck_matched=False)
 
 
-_REPORT = select(m.SimilarityReport).where(m.SimilarityReport.essay_id == bindparam("essay"))
+_author = aliased(m.Essay)
+# the essay and its author's other essays, in one statement
+_WRITTEN = select(m.Essay).where((m.Essay.id == bindparam("essay")) | (
+    (m.Essay.user_id == select(_author.user_id).where(_author.id == bindparam("essay")).scalar_subquery())
+    & (m.Essay.kind == "essay")))
 
 
-def _report_row(session: Session, essay_id: int) -> m.SimilarityReport:
-    """The essay's report row, added when missing; one per essay even when two checks of it run at once."""
-    report = session.scalar(_REPORT, {"essay": essay_id})
-    if report is None:
-        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(m.SimilarityReport).values(essay_id=essay_id, status="pending", sources=[])
-                        .on_conflict_do_nothing(index_elements=["essay_id"]))
-        report = session.scalar(_REPORT, {"essay": essay_id})
-        assert report is not None
-    return report
+_upserts: dict[tuple[str, bool], Any] = {}
 
 
-def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[QueryResult, dict[str, str], str | None]:
-    """The essay's report, the references' titles, and the index job the check asks for, if any.
+def _upsert(dialect: str, done: bool):
+    """The statement writing a report, added when missing, replaced otherwise (``done``: with its findings;
+    else only that it failed), built once per database kind."""
+    key = (dialect, done)
+    if key not in _upserts:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        c = _reports.c
+        names = ["status", "error", "finished_at"] + (["score", "paraphrase", "sources"] if done else [])
+        statement = insert(_reports).values(essay_id=bindparam("essay"),
+                                            **{name: bindparam(f"new_{name}", type_=c[name].type) for name in names})
+        _upserts[key] = statement.on_conflict_do_update(index_elements=["essay_id"],
+                                                        set_={name: statement.excluded[name] for name in names})
+    return _upserts[key]
+
+
+def _store_report(session: Session, essay_id: int, **values: Any) -> None:
+    """Write the essay's report in one statement, added when missing, replaced otherwise: one per essay even
+    when two checks of it run at once. A copy of the row the session holds is read again when next used."""
+    statement = _upsert(session.get_bind().dialect.name, "sources" in values)
+    session.execute(statement, {"essay": essay_id, **{f"new_{name}": value for name, value in values.items()}})
+    for held in list(session.identity_map.values()):
+        if isinstance(held, m.SimilarityReport) and inspect(held).dict.get("essay_id") == essay_id:
+            session.expire(held)
+
+
+def _judge(session: Session, essay: m.Essay, params: dict[str, Any],
+           own: list[str]) -> tuple[QueryResult, dict[str, str], str | None]:
+    """The essay's report, the references' titles, and the index job the check asks for, if any (``own``: the
+    keys of its author's essays, never its sources).
 
     With a course index: the segments, this worker's tail of newer essays and the references are queried as
     one (similarity_index.py); no essay the index holds is read, nothing is counted over the course. Without
@@ -364,17 +407,18 @@ def _judge(session: Session, essay: m.Essay, params: dict[str, Any]) -> tuple[Qu
     others = _gather(session, Scope(course_id, essay), essays=False)
     result, fresh = similarity_index.query(session, index, essay, references=others.references,
                                            exclude=[text for _key, text in others.exclude],
-                                           ignore=similarity_index.indexed_essay_keys(session, essay))
+                                           ignore=own)
     if not index.current or index.params != detector().get_params():
         return result, others.titles, similarity_index.REBUILD
     return result, others.titles, similarity_index.UPDATE if fresh >= similarity_index.tail_limit() else None
 
 
-def request_check(session: Session, essay: m.Essay) -> None:
-    """Mark the report pending and run the check once the submission has committed."""
+def request_check(session: Session, essay: m.Essay, *, new: bool = False) -> None:
+    """Mark the report pending and run the check once the submission has committed (``new``: the essay was
+    stored in this transaction, so it has no report to look for)."""
     if essay.kind != "essay":
         return
-    if session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id)) is None:
+    if new or session.scalar(select(m.SimilarityReport).where(m.SimilarityReport.essay_id == essay.id)) is None:
         session.add(m.SimilarityReport(essay_id=essay.id, status="pending"))
     jobs.defer(session, CHECK, essay_id=essay.id)
 

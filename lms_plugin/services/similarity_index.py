@@ -10,7 +10,8 @@ refits the course, nor counts it:
   segment never changes once written.
 - **The tail**: each worker process keeps the course's essays newer than the manifest's last essay id in
   memory, added with ``partial_fit`` as it meets them (in parts of ``TAIL_AT`` essays): a check reads the
-  ids after the last one it read (few) and the texts of those it lacks, under the IDF of the segments.
+  ids after the last one it read (few) and those it skipped as not yet committed, and the texts of those it
+  lacks, under the IDF of the segments; so a check sees every essay committed before it began.
 - A check queries the segments, the tail and the course's references as one index (``query_segments``:
   boilerplate and the first/last-holder rule are judged over all of them), so an essay finds copies written
   before and after the last index job alike.
@@ -56,6 +57,7 @@ UPDATE = "similarity.update_index"
 FORMAT = "caselab-course-index-2"
 TAIL_AT = 256               # essays in a worker's tail that ask for it to be sealed (at most INDEX_AT)
 RESCAN = 10.0               # seconds between two reads of every id of a worker's tail
+MAX_GAPS = 1000             # ids a worker's tail reads again one by one (uncommitted when it read past them)
 CHUNK = 4096                # essays a rebuild fits at a time: its memory stays that of one chunk
 KEEP_RETIRED = 600.0        # seconds a merged-away segment stays for workers still reading it
 LOCK_TIMEOUT = "10s"        # PostgreSQL: how long an index job waits to see every essay below an id committed
@@ -165,7 +167,8 @@ class _Tail:
     newest: dict[tuple[int, int], EssayRow] = field(default_factory=dict)   # (assignment, author) -> newest
     replaced: set[int] = field(default_factory=set)        # ids a newer version replaced
     high: int = 0                             # the largest essay id read
-    scanned: float = 0.0                      # when every id after ``after`` was last read
+    gaps: set[int] = field(default_factory=set)   # ids below it not read yet (see ``note``)
+    scanned: float = float("-inf")          # when every id after ``after`` was last read (never: the first read is)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def read(self, rows: list[EssayRow]) -> None:
@@ -181,6 +184,23 @@ class _Tail:
                     self.replaced.add(known[0])
             else:
                 self.replaced.add(row[0])
+
+    def note(self, start: int, seen: set[int], whole: bool) -> None:
+        """After reading the essays above ``start`` (and the gaps): the ids below the largest one read that were
+        not there are gaps, read again by id until they come. On PostgreSQL an id is handed out before its
+        essay commits, so a smaller one may commit after a larger one was read; without this a worker would
+        not see it until its next whole read, and a check it runs meanwhile would miss an essay committed before
+        it began. (An id whose insert rolled back stays a gap until the index moves past it.)"""
+        top = max(seen, default=start)
+        if whole:
+            self.gaps = set()
+        else:
+            self.gaps -= seen
+        if top - start - sum(1 for i in seen if i > start) > MAX_GAPS:
+            self.scanned = float("-inf")      # too many to follow one by one: the next read is a whole one
+        else:
+            self.gaps |= set(range(start + 1, top)) - seen
+        self.high = max(self.high, top)
 
     def add(self, index: CourseIndex, docs: list[tuple[str, str]]) -> None:
         while docs:
@@ -211,23 +231,40 @@ _tails: dict[tuple[Path, int], _Tail] = {}
 _tails_lock = threading.Lock()
 
 
-# statements of every check, built once (building a statement costs more than SQLite running it)
-_TAIL = (select(m.Essay.id, m.Essay.assignment_id, m.Essay.user_id, m.Essay.version)
-         .where(m.Essay.id > bindparam("after"), m.Essay.id <= bindparam("upto"), m.Essay.kind == "essay",
-                m.Essay.assignment_id.in_(select(m.Assignment.id)
-                                          .join(m.Cohort, m.Cohort.id == m.Assignment.cohort_id)
-                                          .where(m.Cohort.course_id == bindparam("course"))))
-         .order_by(m.Essay.id))
-_TEXTS = select(m.Essay.id, m.Essay.body).where(m.Essay.id.in_(bindparam("ids", expanding=True)))
-_OWN = select(m.Essay.id).where(m.Essay.user_id == bindparam("user"), m.Essay.kind == "essay")
+# statements of every check, built once (building a statement costs more than SQLite running it). A range of the
+# primary key alone, every course and kind (filtered here): a condition on the course lets PostgreSQL's generic
+# plan walk every essay of the assignment instead, a cost growing with the course
+_e = m.Essay.__table__.c
+_AFTER = (select(_e.id, _e.assignment_id, _e.user_id, _e.version, _e.kind)
+          .where(((_e.id > bindparam("after")) & (_e.id <= bindparam("upto")))
+                 | _e.id.in_(bindparam("gaps", expanding=True)))
+          .order_by(_e.id))
+_COURSES = (select(m.Assignment.__table__.c.id, m.Cohort.__table__.c.course_id)
+            .join_from(m.Assignment.__table__, m.Cohort.__table__)
+            .where(m.Assignment.__table__.c.id.in_(bindparam("ids", expanding=True))))
+_TEXTS = select(_e.id, _e.body).where(_e.id.in_(bindparam("ids", expanding=True)))
+_OWN = select(_e.id).where(_e.user_id == bindparam("user"), _e.kind == "essay")
 _NO_LIMIT = 2**31 - 1            # the largest id an INTEGER column holds
+_course_of: dict[tuple[str, int], int] = {}      # (database, assignment) -> course: an assignment never moves
 
 
-def tail_rows(session: Session, course_id: int, after: int, upto: int | None = None) -> list[EssayRow]:
-    """Id, assignment, author and version of the course's essays with an id above ``after`` (up to ``upto``):
-    one range of the essays' primary key, whatever the size of the course."""
-    rows = session.execute(_TAIL, {"after": after, "upto": _NO_LIMIT if upto is None else upto, "course": course_id})
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+def tail_rows(session: Session, course_id: int, after: int, upto: int | None = None, *,
+              gaps: Sequence[int] = (), seen: set[int] | None = None) -> list[EssayRow]:
+    """Id, assignment, author and version of the course's essays with an id above ``after`` (up to ``upto``)
+    or among ``gaps``: one range of the essays' primary key, whatever the size of the course. ``seen`` gets
+    the id of every essay read, of any course."""
+    rows = session.execute(_AFTER, {"after": after, "upto": _NO_LIMIT if upto is None else upto,
+                                    "gaps": list(gaps)}).all()
+    if seen is not None:
+        seen.update(r[0] for r in rows)
+    database = str(session.get_bind().engine.url)
+    unknown = sorted({r[1] for r in rows if (database, r[1]) not in _course_of})
+    if unknown:
+        if len(_course_of) > 100_000:
+            _course_of.clear()
+        _course_of.update(((database, a), c) for a, c in session.execute(_COURSES, {"ids": unknown}))
+    return [(r[0], r[1], r[2], r[3]) for r in rows
+            if r[4] == "essay" and _course_of.get((database, r[1])) == course_id]
 
 
 def essay_texts(session: Session, ids: Sequence[int]) -> dict[int, str]:
@@ -262,9 +299,11 @@ def fresh(session: Session, index: CourseIndex) -> Fresh:
     with tail.lock:
         now = time.monotonic()
         whole = now - tail.scanned >= RESCAN
-        tail.read(tail_rows(session, index.course_id, tail.after if whole else tail.high))
+        start, seen = (tail.after if whole else tail.high), set[int]()
+        tail.read(tail_rows(session, index.course_id, start, gaps=() if whole else sorted(tail.gaps), seen=seen))
         if whole:
             tail.scanned = now
+        tail.note(start, seen, whole)
         missing = sorted(row[0] for row in tail.newest.values() if row[0] not in tail.held)
         if missing:
             texts = essay_texts(session, missing)
@@ -276,11 +315,12 @@ def fresh(session: Session, index: CourseIndex) -> Fresh:
 
 def _rebased(old: _Tail | None, index: CourseIndex) -> _Tail:
     """A tail following a new manifest: the essays a job has not sealed yet, fitted again (few)."""
-    tail = _Tail(index.stamp, index.last_essay_id)
+    tail = _Tail(index.stamp, index.last_essay_id, high=index.last_essay_id)
     if old is not None:
         tail.read([row for row in old.newest.values() if row[0] > index.last_essay_id])
         tail.replaced |= {i for i in old.replaced if i > index.last_essay_id}
         tail.high, tail.scanned = max(old.high, index.last_essay_id), old.scanned
+        tail.gaps = {i for i in old.gaps if i > index.last_essay_id}
         kept = {i: t for i, t in old.held.items() if i > index.last_essay_id}
         if kept:
             tail.held = kept

@@ -17,11 +17,11 @@ from xml.parsers import expat
 
 from .errors import N_, Invalid
 
-MAX_UNCOMPRESSED = 20 * 1024 * 1024   # a 20,000-row roster is about 8 MB of XML
+MAX_UNCOMPRESSED = 80 * 1024 * 1024   # a 100,000-row roster is about 40 MB of XML
 MAX_RATIO = 100                       # real sheets compress 5–30×; a bomb, hundreds or thousands
 MAX_CELLS_PER_ROW = 1000              # far more than any list of people; keeps one row cheap to build
-MAX_ROW_ELEMENTS = 100_000            # rows a sheet may list at all (formatted empty rows included)
-MAX_ELEMENTS = {"xl/sharedStrings.xml": 1_000_000}   # XML elements per other part, so openpyxl's trees stay small
+MAX_ROW_ELEMENTS = 150_000            # rows a sheet may list at all (formatted empty rows included)
+MAX_ELEMENTS = {"xl/sharedStrings.xml": 2_000_000}   # XML elements per other part, so openpyxl's trees stay small
 OTHER_PART_ELEMENTS = 200_000
 COLUMNS_READ = 50                     # cells kept per row (a roster uses six)
 

@@ -17,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..core.folding import fold
 from ..settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +42,8 @@ def _sqlite_pragmas(dbapi_connection, _record, busy_ms: int = DEFAULT_BUSY_MS) -
     # (NORMAL in WAL mode may lose the last commits). PostgreSQL keeps its own defaults (fsync on).
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+    # what PostgreSQL's caselab_fold (migration 0010) does, for searches
+    dbapi_connection.create_function("caselab_fold", 1, fold, deterministic=True)
 
 
 def make_engine(url: str | None = None, *, sqlite_busy_ms: int = DEFAULT_BUSY_MS, **kwargs) -> Engine:

@@ -67,8 +67,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 Timestamp = UTCDateTime()
 
 
+USER_SEARCHED = "display_name || ' ' || username || ' ' || contact || ' ' || email"   # what a search looks in
+
+
 class User(Base):
     __tablename__ = "users"
+    # a roster row without an id or username is matched by name, commune and contact (services/roster.py);
+    # the accounts list pages a province's or a role's accounts in username order (services/account_admin.py;
+    # its search indexes are expressions on PostgreSQL only: migration 0010)
+    __table_args__ = (Index("ix_users_contact_commune", "contact", "commune"),
+                      Index("ix_users_province_username", "province", "username"),
+                      Index("ix_users_role_username", "role", "username"),
+                      Index("ix_users_search", text(f"caselab_fold({USER_SEARCHED}) gin_trgm_ops"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),
+                      Index("ix_users_commune_fold", text("caselab_fold(commune)")).ddl_if(dialect="postgresql"))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
@@ -85,6 +97,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)   # merged into that account (and deactivated)
 
 
 class ApiToken(Base):
@@ -97,6 +110,18 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)     # by its owner, an organiser, a new password
     user: Mapped[User] = relationship()
+
+
+class SignInLink(Base):
+    """A one-time sign-in link handed out with a roster import: whoever opens it before it expires chooses
+    the account's first password. Only its sha256 is kept (the link is a 256-bit random secret)."""
+    __tablename__ = "sign_in_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class UserSession(Base):

@@ -63,8 +63,21 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, cadre, examiner, lecturer, marking, notifications, public, similarity_views, units
+    from . import (
+        admin,
+        api,
+        auth,
+        cadre,
+        examiner,
+        lecturer,
+        marking,
+        notifications,
+        public,
+        similarity_views,
+        units,
+        welcome,
+    )
     for module in (public, auth, cadre, lecturer, examiner, admin, api, similarity_views, marking, notifications,
-                   units):
+                   units, welcome):
         app.register_blueprint(module.bp)
     units.init_app(app)

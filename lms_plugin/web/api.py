@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..schemas import api as s
 from ..services import accounts, credentials
-from . import api_allocation, api_assignments, api_learning, api_marking, api_units, throttle  # noqa: F401  (registers their endpoints on bp)
+from . import api_accounts, api_allocation, api_assignments, api_learning, api_marking, api_units, throttle  # noqa: F401  (registers their endpoints on bp)
 from .api_core import ENDPOINTS, ApiError, bp, endpoint, me, password_change_first
 from .openapi import build_document
 from .session import commit, db_session

@@ -122,7 +122,8 @@ def parse_body(schema: type[Schema]) -> dict[str, Any]:
 
 def endpoint(rule: str, method: str = "GET", *, roles: tuple[str, ...] | None, summary: str,
              responses: dict[int, type[Schema] | None], body: type[Schema] | None = None,
-             errors: tuple[int, ...] = (), query: dict[str, str] | None = None, tag: str = "api"):
+             errors: tuple[int, ...] = (), query: dict[str, str | tuple[str, dict[str, Any]]] | None = None,
+             tag: str = "api"):
     """Register a view under /api/v1 and in the OpenAPI document.
 
     The view gets the parsed body as ``data`` (when ``body`` is given) and returns

@@ -1,7 +1,7 @@
 """API for marking: reading essays (blind for examiners), the queue, grades, release, similarity."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from ..schemas import api as s
 from ..schemas.allocation import ReleaseRequestSchema
@@ -10,11 +10,12 @@ from ..services import (  # "annotations" alone would be the __future__ feature 
     appeals,
     essays,
     grading,
+    marking_queue,
     release as releases,
     similarity as similarity_service,
 )
 from ..services.accounts import STAFF
-from .api_core import endpoint, me
+from .api_core import endpoint, me, query_int
 from .session import commit, db_session
 
 EXAMINER = ("examiner",)
@@ -37,10 +38,17 @@ def get_essay(essay_id: int):
 
 
 @endpoint("/grading/queue", roles=EXAMINER, tag="marking",
-          summary="Essays given to the caller to mark, with their rubric (no author identity)",
-          responses={200: s.QueueSchema})
+          summary="A page of the essays given to the caller to mark, open rounds first (no author identity); each "
+                  "rubric of the page once, in `rubrics`",
+          responses={200: s.QueueSchema}, errors=(422,),
+          query={"status": ("all (default); todo: not yet finalised; marked: finalised; third: waiting for a "
+                            "third examiner", {"type": "string", "enum": list(marking_queue.FILTERS)}),
+                 "cursor": ("The previous page's next_cursor", {"type": "string"}),
+                 "limit": f"Items per page (default {marking_queue.PAGE}, at most {marking_queue.MAX_PAGE})"})
 def queue():
-    return {"items": grading.grading_queue(db_session(), me())}
+    return marking_queue.queue_page(db_session(), me(), status=request.args.get("status") or marking_queue.ALL,
+                                    cursor=request.args.get("cursor") or None,
+                                    limit=query_int("limit") or marking_queue.PAGE)
 
 
 @endpoint("/essays/<int:essay_id>/grades", "POST", roles=EXAMINER, tag="marking",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 
-from flask import Response, send_file
+from flask import Response, send_file, stream_with_context
+
+from .session import reading
 
 # Control characters, what Windows forbids in names (\ / : * ? " < > |) and ';' (a naive parser splits on it).
 UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f\\/:*?"<>|;]')
@@ -31,4 +34,12 @@ def streamed(chunks, media_type: str, name: str) -> Response:
     response = Response(chunks, mimetype=media_type)
     response.headers.set("Content-Disposition", "attachment", filename=download_name(name))
     response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def export(chunks: Iterator[bytes], media_type: str, name: str) -> Response:
+    """An export streamed as it is produced, reading the database until the last chunk (then the request's
+    session ends); never stored by a proxy or the browser's cache."""
+    response = streamed(stream_with_context(reading(chunks)), media_type, name)
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -28,6 +28,7 @@ from ..services import (
     essays,
     grading,
     marking,
+    marking_queue,
     similarity,
 )
 from ..services.errors import Conflict, Invalid, NotFound
@@ -51,12 +52,22 @@ def _threshold() -> float:
     return float(current_app.config["GRADING_THRESHOLD"])
 
 
+QUEUE_PAGE = 50
+
+
 @bp.route("/", endpoint="queue")
 @role_required(*MARKERS)
 def queue_page():
-    items = grading.grading_queue(db_session(), _me())
-    results = marking.result_statuses(db_session(), _me(), [i.essay_id for i in items])
-    return render_template("examiner/queue.html", items=items, results=results)
+    """A page of the queue: filter ``status`` (all, todo, marked, third), the next page from ``cursor``."""
+    status = request.args.get("status") or marking_queue.ALL
+    if status not in marking_queue.FILTERS:
+        status = marking_queue.ALL
+    cursor = request.args.get("cursor") or None
+    try:
+        page = marking_queue.queue_page(db_session(), _me(), status=status, cursor=cursor, limit=QUEUE_PAGE)
+    except Invalid:                     # a cursor mangled in the address bar: back to the first page
+        return redirect(url_for(".queue", status=status))
+    return render_template("examiner/queue.html", page=page, status=status, first=cursor is None)
 
 
 def grade_form(rubric: dict, formdata=None, grade=None) -> BaseForm:
@@ -94,7 +105,7 @@ def _context(essay_id: int):
 
 
 def _render(essay, grade, rubric, title, form, *, confirm: bool = False, status: int = 200):
-    result = marking.result_statuses(db_session(), _me(), [essay.id]).get(essay.id)
+    result = marking.result_status(db_session(), _me(), essay.id)
     try:
         similarity_report = similarity.report_for(db_session(), _me(), essay.id)
     except NotFound:                    # not checked yet: the slot says so

@@ -283,25 +283,49 @@ def new_assignment():
                            errors=errors, existing=existing), status
 
 
+TRAIL_SHOWN = 20          # the latest audit events on the assignment's page
+
+
 @bp.route("/assignments/<int:assignment_id>")
 @role_required(*STAFF)
 def assignment(assignment_id: int):
+    """The assignment and its progress, drilled down: provinces, a province's communes, a commune's groups, a
+    group's cadres (with the group's discussion to moderate), or what a search for a commune or a cadre found.
+    ``province`` and ``commune`` name a level ("" for members whose account names none), ``group`` a group
+    (0: not placed), ``after`` where the page starts."""
     session = db_session()
     user = current_user.row
-    groups = progress.assignment_progress(session, user, assignment_id)
-    chosen = request.args.get("group", type=int)
-    placed = [g for g in groups if g.group_id is not None]
-    group = next((g for g in placed if g.group_id == chosen), placed[0] if placed else None)
+    args = request.args
+    province, commune, after = args.get("province"), args.get("commune"), args.get("after") or None
+    group_id, query = args.get("group", type=int), " ".join(args.get("q", "").split())
+    error = None
+    drill = None
+    if query:
+        try:
+            drill = progress.search(session, user, assignment_id, query, after)
+        except Invalid as exc:
+            error = exc.translated(_)
+    if drill is None and group_id is not None:
+        drill = progress.cadres_level(session, user, assignment_id, group_id, province=province, commune=commune,
+                                      after=after)
+    elif drill is None and province is not None and commune is not None:
+        drill = progress.groups_level(session, user, assignment_id, province, commune, after)
+    elif drill is None and province is not None:
+        drill = progress.communes_level(session, user, assignment_id, province, after)
+    elif drill is None:
+        drill = progress.provinces_level(session, user, assignment_id, after)
+    group = drill.group if drill.group and drill.group.group_id is not None else None
     posts = discussion.list_posts(session, user, assignment_id, group.group_id) if group else []
     row = cohorts.assignment_view(session, assignment_id)
     return render_template(
         "lecturer/assignment.html", assignment=row, scenario=cohorts.assignment_scenario(session, assignment_id),
-        window=cohorts.window(row).state(datetime.now(timezone.utc)), groups=groups, group=group, posts=posts,
-        trail=progress.assignment_trail(session, user, assignment_id),
+        window=cohorts.window(row).state(datetime.now(timezone.utc)), drill=drill, group=group, posts=posts,
+        search_error=error, places_source=progress.catalogue_source(), no_group=progress.NO_GROUP,
+        trail=progress.assignment_trail(session, user, assignment_id, limit=TRAIL_SHOWN),
         examiners=directory.examiners_of(session, assignment_id), hide_form=HideForm(),
-        drafts=essays.unsubmitted_drafts(session, user, assignment_id),
-        extensions=cohorts.extensions(session, user, assignment_id),
-        unit_progress=units.progress(session, user, assignment_id))
+        drafts=drill.drafts,
+        extensions_count=progress.extensions_count(session, user, assignment_id),
+        unit_progress=units.progress(session, user, assignment_id)), 422 if error else 200
 
 
 def _local_input(moment) -> datetime | None:

@@ -34,7 +34,8 @@ class Endpoint:
     body: type[Schema] | None = None
     responses: dict[int, type[Schema] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
-    query: dict[str, str] = field(default_factory=dict)   # name -> description (integers)
+    # name -> description (an integer), or (description, JSON schema) for any other parameter
+    query: dict[str, str | tuple[str, dict[str, Any]]] = field(default_factory=dict)
     tag: str = "api"
 
 
@@ -134,8 +135,9 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     params = [{"name": name, "in": "path", "required": True,
                "schema": {"type": _CONVERTER_TYPES.get(conv or "", "string")}}
               for conv, name in _RULE_ARG.findall(endpoint.rule)]
-    params += [{"name": name, "in": "query", "required": False, "description": text,
-                "schema": {"type": "integer"}} for name, text in endpoint.query.items()]
+    for name, spec in endpoint.query.items():
+        text, schema = (spec, {"type": "integer"}) if isinstance(spec, str) else spec
+        params.append({"name": name, "in": "query", "required": False, "description": text, "schema": schema})
     return params
 
 

@@ -6,8 +6,9 @@ uncommitted when the request ends is rolled back.
 A browser is signed in by a session row (services/credentials.py): Flask-Login's
 session cookie and remember cookie carry only that row's random key, so logout or
 a new password ends them whatever copy someone kept. A script is signed in by an
-``Authorization: Bearer`` token; reading it writes nothing, and its ``last_used_at``
-is noted after the request, in a transaction of its own that may be skipped.
+``Authorization: Bearer`` token; its ``last_used_at`` is noted at most once in five
+minutes, never waiting for a lock: with the request's own commit when it writes, else
+after the request in a short transaction of its own that may be skipped.
 """
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ def db_session() -> runtime.Session:
 
 
 def commit() -> None:
-    db_session().commit()
+    session = db_session()
+    token_id = g.pop("touch_token", None)
+    if token_id is not None:      # a request that writes notes its token's use in its own transaction
+        credentials.note_use(session, token_id)
+    session.commit()
 
 
 def reading(chunks: Iterator[bytes]) -> Iterator[bytes]:

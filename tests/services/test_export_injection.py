@@ -112,9 +112,9 @@ def test_the_essays_zip_manifest_shows_the_hostile_names_as_text(session, hostil
     assert {row[0] for row in manifest[1:]} <= set(archive.namelist())      # file names still match the files
 
 
-def test_the_one_time_password_list_shows_the_hostile_name_as_text(hostile):
+def test_the_sign_in_link_list_shows_the_hostile_name_as_text(hostile):
     _, result = hostile
-    parsed = list(csv.reader(io.StringIO(result.passwords_csv())))
+    parsed = list(csv.reader(io.StringIO(result.links_csv())))
     for row in parsed:
-        _assert_safe_text(row, f"passwords row {row}")
+        _assert_safe_text(row, f"sign-in links row {row}")
     assert parsed[1][1] == "'" + FORMULA and parsed[1][3] == "'" + COMMUNE

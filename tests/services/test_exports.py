@@ -222,3 +222,26 @@ def test_only_staff_may_export(session, graded):
             exports.grade_table(session, course.people[who], course.cohort.id)
         with pytest.raises(Forbidden):
             exports.essays_zip(session, course.people[who], course.cohort.id)
+
+
+def test_no_statement_carries_a_list_of_every_essay_or_cadre(session, graded, engine, monkeypatch):
+    """Past the batch size the statements stay the same size: cadres are read a batch of groups at a time and the
+    marks are joined to them, never sent as one bind parameter per essay."""
+    course, _ = graded
+    from lms_plugin.services import accounts, cohorts
+    for i in range(12):
+        cadre = accounts.create_user(session, f"them{i}", "cadre", None, display_name=f"Học viên {i}")
+        cohorts.add_member(session, course.cohort, cadre, course.groups["binh-an" if i % 2 else "tan-hoa"])
+        essays.submit_essay(session, cadre, course.assignment.id, BODY_B + f" Ý {i}.")
+    session.commit()
+    monkeypatch.setattr(exports, "CHUNK", 3)
+    sizes: list[int] = []
+    listener = lambda _c, _cur, _s, parameters, *_: sizes.append(len(parameters or ()))     # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        table = exports.grade_table(session, course.people["gv"], course.cohort.id)
+        archive = zipfile.ZipFile(io.BytesIO(exports.essays_zip(session, course.people["gv"], course.cohort.id)))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(table.rows) == 16 and len(archive.namelist()) == 3 + 12 + 1
+    assert max(sizes) <= 3 * 2 + 6          # a batch's ids (in two subqueries) and a few constants

@@ -79,8 +79,9 @@ def test_a_report_is_nobodys_essay(session, course):
     people, assignment = course.people, course.assignment
     card = dashboard.assignment_card(session, people["hv1"], assignment.id)
     assert card.report_submitted and card.essay_id is None
-    groups = {g.name: g for g in progress.assignment_progress(session, people["gv"], assignment.id)}
-    assert all(member.essays == 0 for member in groups["Xã Tân Hòa"].members)
+    group = progress.cadres_level(session, people["gv"], assignment.id, course.groups["tan-hoa"].id)
+    assert group.cadres and all(member.essays == 0 for member in group.cadres)
+    assert group.totals.submitted == 0 and group.group.report_submitted
     assert similarity.latest_essays(session, course.cohort.course_id) == []
     assert similarity.check_essay(session, essay.id)["status"] == "missing"
     assert session.scalar(select(func.count()).select_from(m.SimilarityReport)) == 0

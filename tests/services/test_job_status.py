@@ -145,6 +145,16 @@ def test_failed_jobs_come_newest_first_a_page_at_a_time_with_their_names_in_viet
     assert job_status.failed_jobs(session, admin, after_id=rows[0].id).jobs == ()
 
 
+def test_every_task_caselab_declares_is_shown_by_a_vietnamese_title_naming_what_it_works_on(session, people):
+    """A task missing from TITLES would be shown by its code name (``similarity.update_index``)."""
+    from lms_plugin.services import jobs
+    ours = sorted(name for name, spec in jobs.tasks().items() if spec.fn.__module__.startswith("lms_plugin."))
+    shown = {name: job_status.view_of(add_job(session, name, essay_id=6, course_id=5)).translated(
+        lambda msgid, **p: msgid % p) for name in ours}
+    assert shown == {CHECK: "Kiểm tra trùng lặp bài #6", "similarity.recheck_essay": "Kiểm tra lại bài #6",
+                     REBUILD: "Dựng lại chỉ mục khóa học #5", "similarity.update_index": "Cập nhật chỉ mục khóa học #5"}
+
+
 def test_a_retried_job_waits_again_from_zero_attempts_and_the_retry_is_audited(session, people):
     job = add_job(session, CHECK, finished_ago=timedelta(minutes=5), essay_id=7)
     session.commit()

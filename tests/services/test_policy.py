@@ -63,6 +63,8 @@ TABLE: dict[str, list[tuple[str | None, set[str]]]] = {
     "directory.read": [(None, STAFF)],
     "export": [(None, STAFF)],
     "account.manage": [(None, {"qt"})],
+    "account.edit": [("U", {"qt"})],                         # qt has no province: every account
+    "account.grant_admin": [("U", {"qt"})],
     "roster.import": [(None, {"qt"})],
     "jobs.read": [(None, {"qt"})],
     "jobs.retry": [(None, {"qt"})],
@@ -94,7 +96,7 @@ def world(session, tree):
     session.add(reference)
     session.commit()
     get = {key: session.get(m.Essay, essay_id) for key, essay_id in ids.items()}
-    resources = {None: None, "A": a1, "A2": a2, **get,
+    resources = {None: None, "A": a1, "A2": a2, **get, "U": people["hv2"],
                  "R": session.scalar(select(m.Essay).where(m.Essay.kind == "report")),
                  "P": session.get(m.Post, post.id),
                  "T": session.scalar(select(m.Attempt).where(m.Attempt.user_id == people["hv1"].id)),

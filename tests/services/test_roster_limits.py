@@ -91,7 +91,7 @@ def test_a_zip_bomb_is_refused_under_a_memory_cap_before_any_row_is_parsed(tmp_p
     assert len(raw) < 2 * 1024 * 1024      # it passes the upload size limit
     answer = read_capped(raw, tmp_path)
     # the memory cap is the guarantee; wall time on a shared CI machine is not asserted (bench/ measures speed)
-    assert answer == "refused Tệp Excel giải nén ra 150 MB, quá giới hạn 20 MB: hãy tách thành nhiều tệp nhỏ hơn"
+    assert answer == "refused Tệp Excel giải nén ra 150 MB, quá giới hạn 80 MB: hãy tách thành nhiều tệp nhỏ hơn"
 
 
 def test_a_row_of_millions_of_cells_is_refused_under_a_memory_cap(tmp_path):
@@ -104,10 +104,11 @@ def test_a_row_of_millions_of_cells_is_refused_under_a_memory_cap(tmp_path):
 def test_a_declared_dimension_past_the_limit_is_refused_before_reading_rows():
     with pytest.raises(Invalid) as caught:
         roster.read_roster("lop.xlsx", xlsx(*sheet(rows_xml(3), dimension="A1:B1048576")))
-    assert caught.value.message == "Tệp có quá 20000 dòng"
+    assert caught.value.message == f"Tệp có quá {roster.MAX_ROWS} dòng"
 
 
-def test_rows_past_the_limit_are_refused_and_the_limit_itself_is_read():
+def test_rows_past_the_limit_are_refused_and_the_limit_itself_is_read(monkeypatch):
+    monkeypatch.setattr(roster, "MAX_ROWS", 20_000)          # the check is the same at 100,000, only slower
     at_limit = xlsx(*sheet(rows_xml(roster.MAX_ROWS)))
     rows = roster.read_roster("lop.xlsx", at_limit)
     assert len(rows) == roster.MAX_ROWS and rows[-1].name == f"Người {roster.MAX_ROWS + 1}"
@@ -120,7 +121,7 @@ def test_rows_listed_far_apart_stop_at_the_limit():
     """One row at 2 and one at 900,000: openpyxl would fill the gap with empty rows; the reading stops."""
     with pytest.raises(Invalid) as caught:
         roster.read_roster("lop.xlsx", xlsx(*sheet(rows_xml(1) + rows_xml(1, start=900_000))))
-    assert caught.value.message == "Tệp có quá 20000 dòng"
+    assert caught.value.message == f"Tệp có quá {roster.MAX_ROWS} dòng"
 
 
 def test_an_ordinary_workbook_still_reads():

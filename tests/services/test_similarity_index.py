@@ -258,3 +258,30 @@ def test_a_long_tail_is_kept_in_parts_and_every_part_is_searched(session, course
     assert [p.n_essays_ for p in similarity_index.fresh(session, index).parts] == [2, 1]
     copier = submit(session, people[0], assignment, "Ý kiến khác: " + HEALTH + " " + BUDGET)
     assert {s["id"] for s in report(session, copier).sources} == {newer[1], budget}
+
+
+def test_an_essay_committed_after_a_newer_one_was_read_is_compared_by_the_next_check(session, course, monkeypatch):
+    """On PostgreSQL an essay's id is handed out before it commits, so a worker may read a newer essay while an
+    older one is still being stored: the worker's next check compares with the older one all the same, without
+    waiting for its next whole read of the tail."""
+    monkeypatch.setattr(similarity_index, "RESCAN", 3600.0)
+    people, assignment = course
+    for person, text in zip(people, [LAND, DATA, FLOOD]):
+        submit(session, person, assignment, text)
+    original = similarity_index.tail_rows
+    storing = people[3].id        # the author whose essay is not committed yet when the worker reads
+
+    def racing(session, course_id, after, upto=None, *, gaps=(), seen=None):
+        read: set[int] = set()
+        rows = original(session, course_id, after, upto, gaps=gaps, seen=read)
+        hidden = {row[0] for row in rows if row[2] == storing}
+        if seen is not None:
+            seen.update(read - hidden)
+        return [row for row in rows if row[0] not in hidden]
+    monkeypatch.setattr(similarity_index, "tail_rows", racing)
+    older = submit(session, people[3], assignment, "Ý kiến riêng. " + BUDGET)
+    newer = submit(session, people[4], assignment, "Một ý kiến khác hẳn về việc sơ tán. " + FLOOD)
+    assert older < newer
+    monkeypatch.setattr(similarity_index, "tail_rows", original)      # the older essay has committed now
+    copier = submit(session, people[5], assignment, "Tóm lại: " + BUDGET)
+    assert older in {s["id"] for s in report(session, copier).sources}

@@ -88,17 +88,20 @@ def test_a_reset_password_opens_only_the_password_form_until_it_is_replaced(clie
     assert client.post("/api/v1/tokens", json={"username": "cadre1", "password": NEW}).status_code == 201
 
 
-def test_a_roster_import_makes_each_new_account_replace_its_password(client, demo, session):
+def test_a_roster_import_gives_each_new_account_a_link_to_choose_its_password(client, demo, session):
+    from tests.web.test_roster_web import confirm
     login(client, "admin1")
-    page = post_roster(client, demo_cohort(session, demo).id, "danh-sach.csv", ROSTER_CSV.encode("utf-8")).text
-    password = re.search(r'data-test="created-sontv">.*?<code>(\w+)</code>', page, re.S).group(1)
+    cohort_id = demo_cohort(session, demo).id
+    preview = post_roster(client, cohort_id, "danh-sach.csv", ROSTER_CSV.encode("utf-8")).text
+    page = confirm(client, cohort_id, preview).text
+    links = client.get(re.search(r'href="([^"]+)" data-test="links-download"', page).group(1)).data.decode("utf-8-sig")
+    link = next(line.split(",")[4] for line in links.splitlines() if line.startswith("sontv,"))
     accounts_page = html.unescape(client.get("/admin/accounts?role=cadre").text)
     row = re.search(r'data-test="account-sontv">(.*?)</tr>', accounts_page, re.S).group(1)
     assert "chưa đổi mật khẩu được cấp" in row
     client.post("/logout")
-    login(client, "sontv", password)
-    assert client.get("/cadre/").headers["Location"].endswith("/account/password")
-    assert change(client, password, NEW).status_code == 302
+    path = link.split("localhost:5000", 1)[1]
+    assert client.post(path, data={"new": NEW, "confirm": NEW}).status_code == 302
     assert client.get("/cadre/").status_code == 200
 
 

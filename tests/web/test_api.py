@@ -109,10 +109,11 @@ def test_the_course_by_token(client, demo, session):
             leaks = [needle for needle in identity if needle in text]
             assert not leaks, f"{examiner} sees the author's identity: {leaks}"
         item = next(i for i in queue.json["items"] if i["essay_id"] == essay_id)
+        rubric = next(r for r in queue.json["rubrics"] if r["key"] == item["rubric_key"])
         assert item["assignment_id"] == aid and read.json["body"] == ESSAY
-        scores, comments = scores_for(item["rubric"], drop)
+        scores, comments = scores_for(rubric, drop)
         if examiner == "examiner1":       # the shipped rubric asks for a comment on every criterion
-            first = item["rubric"]["criteria"][0]["title"]
+            first = rubric["criteria"][0]["title"]
             bare = client.post(f"{API}/essays/{essay_id}/grades", headers=auth, json={"scores": scores, "final": True})
             assert bare.status_code == 422
             assert bare.json["error"] == f"Phiếu chấm này yêu cầu nhận xét cho mọi tiêu chí; còn thiếu ở: {first}"
@@ -123,7 +124,7 @@ def test_the_course_by_token(client, demo, session):
                              json={"scores": scores, "comments": comments, "comment": "Bài viết tốt.",
                                    "final": True})
         assert graded.status_code == 200, graded.text
-        assert graded.json == {"total": core_total(item["rubric"], scores), "final": True}
+        assert graded.json == {"total": core_total(rubric, scores), "final": True}
         marks.append(Mark(examiner, item["round"], graded.json["total"]))
 
     assert client.get(f"{API}/essays/{essay_id}/grade", headers=cadre1).status_code == 403   # not released

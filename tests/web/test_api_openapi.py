@@ -136,7 +136,8 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
     api("get", f"{PREFIX}/essays/{essay['id']}", headers=auth["cadre1"])
     api("get", f"{PREFIX}/essays/{essay['id']}", headers=auth["cadre2"])
     for drop, examiner in enumerate(("examiner1", "examiner2")):
-        item = api("get", f"{PREFIX}/grading/queue", headers=auth[examiner]).json["items"][0]
+        page = api("get", f"{PREFIX}/grading/queue", headers=auth[examiner]).json
+        rubric = next(r for r in page["rubrics"] if r["key"] == page["items"][0]["rubric_key"])
         api("get", f"{PREFIX}/essays/{essay['id']}", headers=auth[examiner])
         api("get", f"{PREFIX}/essays/{essay['id']}/similarity", headers=auth[examiner])
         notes = f"{PREFIX}/essays/{essay['id']}/annotations"
@@ -145,7 +146,7 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
         api("get", notes, headers=auth[examiner])
         if drop:
             api("delete", f"{notes}/{note['id']}", headers=auth[examiner])
-        scores, comments = scores_for(item["rubric"], drop)
+        scores, comments = scores_for(rubric, drop)
         api("post", f"{PREFIX}/essays/{essay['id']}/grades", headers=auth[examiner],
             json={"scores": scores, "comments": comments, "final": True})
     api("get", f"{PREFIX}/essays/{essay['id']}/grade", headers=auth["cadre1"])
@@ -187,6 +188,13 @@ def test_answers_match_the_documented_schemas_along_the_course(client, demo, doc
     api("get", f"{at}/units/discussion/staff", headers=chief)
     api("get", f"{at}/units/discussion/staff", headers=auth["cadre1"])
     api("post", f"{at}/units/discussion/staff/actions/nothing", headers=chief, json={})
+    # an organiser's accounts, a page at a time
+    organiser = {"Authorization": "Bearer " + api("post", f"{PREFIX}/tokens",
+                                                  json={**login, "username": "admin1"}).json["token"]}
+    first = api("get", f"{PREFIX}/accounts?role=cadre&limit=2", headers=organiser).json
+    assert [a["username"] for a in first["accounts"]] == ["cadre1", "cadre2"] and first["next_cursor"]
+    api("get", f"{PREFIX}/accounts?role=cadre&cursor={first['next_cursor']}&q=cadre", headers=organiser)
+    api("get", f"{PREFIX}/accounts?limit=1000", headers=organiser)                            # over the maximum
     api("get", f"{PREFIX}/openapi.json")
     statuses = {status for _, _, status in api.checked}
     assert {200, 201, 401, 403, 404, 409, 422} <= statuses

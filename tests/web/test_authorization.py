@@ -35,7 +35,8 @@ SIGNED_IN = CADRE | EXAMINER | STAFF
 AREAS = {"/cadre/": CADRE, "/lecturer/": STAFF, "/examiner/": EXAMINER | STAFF, "/admin/": frozenset({"admin"}),
          "/account/": SIGNED_IN}
 PUBLIC = {"/", "/catalogue", "/health", "/healthz", "/login", "/logout", "/lang/<code>", "/static/<path:filename>",
-          "/units/player.js", "/units/<type_id>/static/<path:file>"}
+          "/units/player.js", "/units/<type_id>/static/<path:file>",
+          "/welcome/<key>"}      # a roster's one-time sign-in link (an unknown one: 404)
 EXCEPTIONS = {   # rule -> (roles, why it differs from its area)
     "/admin/cohorts/<int:cohort_id>/grades.csv": (STAFF, "lecturers download their cohorts' grades"),
     "/admin/cohorts/<int:cohort_id>/grades.xlsx": (STAFF, "lecturers download their cohorts' grades"),
@@ -50,6 +51,7 @@ API_POLICY = {   # (method, rule under /api/v1) -> roles
     ("GET", "/tokens"): SIGNED_IN,                             # one's own tokens
     ("DELETE", "/tokens/<int:token_id>"): SIGNED_IN,           # one's own: another's is 404
     ("GET", "/openapi.json"): ANYONE,
+    ("GET", "/accounts"): frozenset({"admin"}),               # organisers: the accounts they manage
     ("GET", "/assignments"): CADRE,
     ("POST", "/assignments/<int:assignment_id>/attempts"): CADRE,
     ("POST", "/attempts/<int:attempt_id>/choices"): CADRE,

@@ -349,12 +349,34 @@ def test_progress_per_group_after_some_activity(client, demo, session):
     session.commit()
 
     login(client, "lecturer1")
-    page = client.get(f"/lecturer/assignments/{assignment.id}").text
-    rows = {name: cells for name, cells in progress_rows(page).items()}
-    assert rows["Xã Tân Hòa"] == {"members": "3", "started": "2", "finished": "1", "posts": "2",
-                                  "report": "Đã nộp", "essays": "1"}
-    assert rows["Xã Bình An"] == {"members": "3", "started": "1", "finished": "0", "posts": "1 (1 bị ẩn)",
-                                  "report": "Chưa nộp", "essays": "1"}
+    top = client.get(f"/lecturer/assignments/{assignment.id}").text          # every province: the demo's one
+    assert place_rows(top) == {"Tỉnh Đông Hải": {"members": "6", "started": "3", "finished": "1", "drafts": "0",
+                                                  "submitted": "2", "marked": "0", "late": "0"}}
+    communes = client.get(link(top, "Tỉnh Đông Hải")).text
+    assert set(place_rows(communes)) == {"Tân Hòa", "Bình An"}
+    page = client.get(link(communes, "Tân Hòa")).text
+    assert progress_rows(page) == {"Xã Tân Hòa": {"members": "3", "started": "2", "finished": "1", "drafts": "0",
+                                                  "submitted": "1", "marked": "0", "late": "0", "posts": "2",
+                                                  "report": "Đã nộp"}}
+    other = client.get(link(communes, "Bình An")).text
+    assert progress_rows(other)["Xã Bình An"] == {"members": "3", "started": "1", "finished": "0", "drafts": "0",
+                                                  "submitted": "1", "marked": "0", "late": "0",
+                                                  "posts": "1 (1 bị ẩn)", "report": "Chưa nộp"}
+
+
+def place_rows(page: str) -> dict[str, dict[str, str]]:
+    """The provinces' or communes' rows of a progress page: name -> counts."""
+    out = {}
+    for name, row in re.findall(r'<tr data-test="place" data-name="([^"]*)">(.*?)</tr>', page, re.S):
+        out[html.unescape(name)] = {key: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+                                    for key, value in re.findall(r'<td class="num" data-test="(\w+)">(.*?)</td>', row)}
+    return out
+
+
+def link(page: str, name: str) -> str:
+    """Where the row of a province or commune named ``name`` leads."""
+    row = page.split(f'data-name="{name}"')[1]
+    return html.unescape(re.search(r'href="([^"]+)" data-test="open-place"', row).group(1))
 
 
 def progress_rows(page: str) -> dict[str, dict[str, str]]:
@@ -363,7 +385,7 @@ def progress_rows(page: str) -> dict[str, dict[str, str]]:
     for row in re.findall(r"<tr data-test=\"progress-\d+\">(.*?)</tr>", table, re.S):
         name = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<td>(.*?)</td>", row, re.S).group(1))).strip()
         cells = {key: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
-                 for key, value in re.findall(r'<td data-test="(\w+)">(.*?)</td>', row, re.S)}
+                 for key, value in re.findall(r'<td(?: class="num")? data-test="(\w+)">(.*?)</td>', row, re.S)}
         cells["report"] = cells["report"].split(" ")[0] + (" " + cells["report"].split(" ")[1]
                                                             if len(cells["report"].split(" ")) > 1 else "")
         out[name] = cells

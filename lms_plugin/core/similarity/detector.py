@@ -399,7 +399,7 @@ class ReuseDetector:
             raise KeyError(f"{doc_id!r} is not in the fitted index")
         d = int(found[0])
         e = self.index_.entries
-        lo, hi = np.searchsorted(e.doc, [d, d + 1])
+        lo, hi = np.searchsorted(e.doc, np.array([d, d + 1], dtype=e.doc.dtype))    # its dtype: never a copy
         own = e.take(slice(lo, hi))
         length = int(self.text_end_[d] - self.text_start_[d])
         stored = getattr(self, "texts_", None)
@@ -481,7 +481,8 @@ def report_segments(segments: Sequence[ReuseDetector], doc_id: Hashable, *, igno
         raise KeyError(f"{doc_id!r} is not in the segments")
     d = int(found[0])
     e = holder.index_.entries
-    lo, hi = np.searchsorted(e.doc, [d, d + 1])
+    # needles of the array's own dtype: a Python int would make numpy convert the whole (mapped) array first
+    lo, hi = np.searchsorted(e.doc, np.array([d, d + 1], dtype=e.doc.dtype))
     own = e.take(slice(lo, hi))
     if stop is not None and stop.size:
         own = own.take(~member(stop, own.hash))
