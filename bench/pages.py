@@ -18,29 +18,22 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from serving import BIN, caselab, ensure_database, free_port
+from sqlalchemy import func, select, text
 
 from lms_plugin.store import db, models as m
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PASSWORD = "pages-demo-password"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 60) -> None:
@@ -54,20 +47,8 @@ def wait_for(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"the server did not answer at {url}")
 
 
-def ensure_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
-def caselab(database: str, *argv: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([str(BIN / "caselab"), "--database", database, *argv], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def seed(args) -> dict[str, int]:

@@ -26,33 +26,26 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import create_engine, func, insert, select, text
+import rush_bare
+from serving import BIN, ROOT, caselab, ensure_database, free_port
+from sqlalchemy import func, insert, select
 
 from lms_plugin.services import jobs, similarity  # noqa: F401  # similarity declares the index job
 from lms_plugin.services.content import scenario_data
 from lms_plugin.services.demo_text import EssayWriter
 from lms_plugin.store import db, models as m
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
 PASSWORD = "rush-demo-password"
 
 
 # ---- processes ------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, seconds: float = 60) -> None:
@@ -108,6 +101,9 @@ class Servers:
 
     def start_web(self) -> None:
         a = self.args
+        engine = db.make_engine(self.database)      # the floor's table, made once (its workers would race to it)
+        rush_bare.metadata.create_all(engine)
+        engine.dispose()
         self.product = subprocess.Popen(
             [str(BIN / "caselab"), "serve", "--workers", str(a.web_workers), "--threads", str(a.threads),
              "--port", str(self.product_port)], env=self.env(), cwd=self.log_dir,
@@ -153,20 +149,8 @@ class Servers:
 
 # ---- the course -----------------------------------------------------------------------------------------
 
-def ensure_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
-def caselab(database: str, *argv: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([str(BIN / "caselab"), "--database", database, *argv], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 @dataclass
