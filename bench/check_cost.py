@@ -534,7 +534,7 @@ def workers_memory(course: Course, lo: int) -> float:
 
 
 def burst(course: Course, lo: int, size: int) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from lms_plugin.services import similarity
     from lms_plugin.store import models as m
@@ -555,13 +555,8 @@ def burst(course: Course, lo: int, size: int) -> None:
         ids += course.submit(at, min(at + 50, lo + size))
         time.sleep(max(0.0, started + (at - lo + 50) / 200 - time.perf_counter()))
     submitted = time.perf_counter() - started
-    while True:
-        with course.factory() as session:
-            left = session.scalar(select(func.count()).select_from(m.Job)
-                                  .where(m.Job.queue == "checks", m.Job.state.in_(("queued", "running"))))
-        if not left:
-            break
-        time.sleep(0.1)
+    from bench.serving import wait_checks_drained
+    wait_checks_drained(course.engine)
     drained = time.perf_counter() - started
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     stop.touch()

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import check_cost as cc  # noqa: E402
+from bench.serving import wait_checks_drained  # noqa: E402
 
 WORK = Path("/tmp/caselab-drain")
 
@@ -218,13 +219,7 @@ def run(args) -> None:
     started = time.perf_counter()
     for t in threads:
         t.start()
-    while True:
-        with engine.connect() as conn:
-            left = conn.scalar(select(func.count()).select_from(m.Job)
-                               .where(m.Job.queue == "checks", m.Job.state.in_(("queued", "running"))))
-        if not left:
-            break
-        time.sleep(0.1)
+    wait_checks_drained(engine)
     drained = time.perf_counter() - started
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     stop.touch()

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
+
+from lms_plugin.store import models as m
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -36,3 +38,14 @@ def caselab(database: str, *argv: str) -> float:
     subprocess.run([str(BIN / "caselab"), "--database", database, *argv], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def wait_checks_drained(engine, every: float = 0.1) -> None:
+    """Return once no check job is queued or running."""
+    while True:
+        with engine.connect() as conn:
+            left = conn.scalar(select(func.count()).select_from(m.Job)
+                               .where(m.Job.queue == "checks", m.Job.state.in_(("queued", "running"))))
+        if not left:
+            return
+        time.sleep(every)

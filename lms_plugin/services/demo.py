@@ -250,8 +250,8 @@ def _essays(session: Session, cohort: m.Cohort, cadre_ids: Sequence[int],
         found = {i: (c or FIRST_GROUPS[0][1], p or PROVINCE) for i, c, p in session.execute(
             select(m.User.id, m.User.commune, m.User.province).where(m.User.id.in_(chunk)))}
         places.extend(found[i] for i in chunk)
-    pool = allocation.pool_ids(session, assignment.id)
-    loads = dict(allocation.open_loads(session, pool))
+    loads = allocation.pool_loads(session, assignment.id)      # the present pool, in order, with its loads
+    pool = list(loads)
     states: dict[int, Any] = {}
     start = max(assignment.opens_at or now - timedelta(hours=1), now - timedelta(hours=1))
     todo = [(i, user_id) for i, user_id in enumerate(cadre_ids, start=1) if user_id not in submitted]
