@@ -132,15 +132,12 @@ def pair_cosines(x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, batch: int = 20
 
 def cosines_to_all(row: sp.csr_matrix, transposed: sp.csr_matrix) -> np.ndarray:
     """Cosine of one L2-normalised row with every document, from the
-    transposed matrix's postings (scipy's matmul would re-cast its indices
-    on every call)."""
-    terms, weights = row.indices, row.data
-    lo, hi = transposed.indptr[terms], transposed.indptr[terms + 1]
-    counts = hi - lo
-    at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    docs = transposed.indices[at]
-    return np.bincount(docs, weights=transposed.data[at] * np.repeat(weights, counts),
-                       minlength=transposed.shape[1])
+    transposed matrix's postings of the row's terms: scipy slices them and
+    sums them in C (a copy of the postings, not of the matrix). The products
+    are float32, summed in float64 term by term, as ``cosines_by_rows`` sums."""
+    postings = transposed[row.indices]
+    postings.data *= np.repeat(row.data, np.diff(postings.indptr))
+    return np.asarray(postings.T @ np.ones(row.indices.size, dtype=np.float64))
 
 
 _scratch = threading.local()      # per thread: one dense query row, zero but for the terms of the query
