@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .services import accounts, channels, cohorts, jobs, roster, runtime
+from .services import accounts, channels, cohorts, jobs, roster, roster_imports, runtime
 from .services.catalog import load_catalog
 from .services.content import import_catalog, scenario_catalogue
 from .services.demo import seed_demo
@@ -39,6 +39,9 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+# background tasks declared when the command loads: `caselab serve`, `tick` and `worker` hand (and run) their jobs
+# (the similarity tasks, which load scikit-learn, come with the commands that need them)
+TASKS_LOADED = (roster_imports.TASK,)
 
 
 def _fail(error: ServiceError) -> click.ClickException:
@@ -492,7 +495,8 @@ def _background(settings: Settings, config: dict[str, Any], engine) -> None:
 
 @main.command("worker")
 @click.option("--queues", default="checks,index", show_default=True,
-              help="Queues this worker takes: checks (similarity checks), index (course index rebuilds).")
+              help="Queues this worker takes: checks (similarity checks), index (course index rebuilds, roster "
+                   "imports).")
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes of this worker (1: the worker runs tasks itself; start one worker per core).")
 @click.option("--loglevel", default="info", show_default=True,

@@ -38,6 +38,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "similarity.recheck_essay": (N_("Kiểm tra lại bài #%(id)s"), "essay_id"),
     "similarity.rebuild_index": (N_("Dựng lại chỉ mục khóa học #%(id)s"), "course_id"),
     "similarity.update_index": (N_("Cập nhật chỉ mục khóa học #%(id)s"), "course_id"),
+    "roster.import": (N_("Nhập danh sách học viên (lần nhập #%(id)s)"), "import_id"),
 }
 
 

@@ -114,6 +114,11 @@ def national_organiser(user: m.User, _account: m.User) -> bool:
     return user.role in ORGANISER and province_scope(user) is None
 
 
+def import_starter(user: m.User, started: m.RosterImport) -> bool:
+    """The organiser who started a roster import (web "Nhập") follows it and takes its sign-in links."""
+    return user.role in ORGANISER and started.user_id == user.id
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: tuple[str, ...]                     # hold it on any resource
@@ -160,6 +165,9 @@ RULES: dict[str, Rule] = {
     "account.grant_admin": Rule((), Forbidden, N_("Chỉ người tổ chức cấp toàn quốc được trao vai trò người tổ "
                                                   "chức lớp"), (national_organiser,)),
     "roster.import": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được nhập danh sách học viên")),
+    # an import's progress and result: its organiser, or a national organiser (rights over every cohort)
+    "roster.import_result": Rule((), NotFound, N_("Không tìm thấy lần nhập danh sách này"),
+                                 (import_starter, national_organiser)),
     # background work (similarity checks, index rebuilds)
     "jobs.read": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được xem các việc chạy nền")),
     "jobs.retry": Rule(ORGANISER, Forbidden, N_("Chỉ người tổ chức lớp được chạy lại việc chạy nền")),

@@ -530,6 +530,29 @@ class Job(Base):
     )
 
 
+class RosterImport(Base):
+    """An organiser's "Nhập" of a checked roster file, run as a background job (services/roster_imports.py): the
+    kept file it imports (by its sha256), how far it has got, and at the end what it did, for the progress page.
+    Its job (``job_id``, no foreign key: finished jobs are deleted after a week) carries this row's id alone."""
+    __tablename__ = "roster_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))        # the organiser who started it
+    digest: Mapped[str] = mapped_column(String(64))                     # the kept upload (roster_files.py)
+    kind: Mapped[str] = mapped_column(String(8))                        # csv | xlsx
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default="queued")    # queued | running | done | failed
+    rows_total: Mapped[int | None] = mapped_column(Integer)             # known once the file is read
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)        # counts, first rows, or the error
+    links_ticket: Mapped[str | None] = mapped_column(String(40))        # the one-time links download
+    # the first run's start: the accounts and links the import creates carry this time, whichever run writes them
+    began_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    __table_args__ = (Index("ix_roster_imports_cohort_digest", "cohort_id", "digest"),)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)

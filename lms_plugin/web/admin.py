@@ -33,8 +33,9 @@ from ..services import (
     job_status,
     roster,
     roster_files,
+    roster_imports,
 )
-from ..services.errors import N_, ServiceError
+from ..services.errors import N_, Conflict, Invalid, ServiceError
 from . import downloads
 from .access import role_required
 from .extensions import csrf
@@ -157,26 +158,53 @@ def _roster_outcomes(plan: roster.RosterPlan) -> list[tuple[str, str, list[tuple
 @bp.route("/cohorts/<int:cohort_id>/roster/confirm", methods=["POST"])
 @role_required("admin")
 def confirm_roster(cohort_id: int):
-    """"Nhập": the file whose dry run was shown, named by its sha256, imported in short batches."""
-    instance = current_app.instance_path
+    """"Nhập": the file whose dry run was shown, named by its sha256, imported by a background job in short
+    batches; the import's page follows it."""
     digest, kind = request.form.get("digest", ""), request.form.get("kind", "")
-    session = db_session()
     try:
-        filename, raw = roster_files.upload(instance, digest, kind)
-        rows = roster.read_roster(filename, raw)
-        result = roster.apply_roster(session, current_user.row, cohort_id, rows, commit=commit,
-                                     base_url=current_app.config["BASE_URL"])
+        import_id = roster_imports.start(db_session(), current_user.row, cohort_id, digest, kind)
     except ServiceError as exc:
         return _cohort_view(cohort_id, RosterForm(), _errors_from(exc, "file"), exc.status)
-    roster_files.discard_upload(instance, digest, kind)
-    ticket = roster_files.keep_links(instance, "\ufeff" + result.links_csv()) if result.created else None
-    response = Response(render_template(
-        "admin/roster_result.html", cohort=cohort_service.cohort_view(session, cohort_id), result=result,
-        counts=result.counts(), ticket=ticket, created=result.created[:ROSTER_ROWS_SHOWN],
-        rejected=[(p.row, p.translated(_)) for p in result.plan.first(roster.REJECTED, ROSTER_ROWS_SHOWN)],
-        shown=ROSTER_ROWS_SHOWN))
+    commit()                            # the job is handed to its runner once this commits
+    return redirect(url_for(".roster_import", cohort_id=cohort_id, import_id=import_id), 303)
+
+
+ROSTER_REFRESH_SECONDS = 2          # the progress page reloads itself this often until the import has finished
+
+
+@bp.route("/cohorts/<int:cohort_id>/roster/imports/<int:import_id>")
+@role_required("admin")
+def roster_import(cohort_id: int, import_id: int):
+    """An import's progress (the page reloads itself), then its result: the counts, the first rows created and
+    rejected, the one-time links download; or why it stopped."""
+    session = db_session()
+    view = roster_imports.progress(session, current_user.row, cohort_id, import_id)
+    cohort = cohort_service.cohort_view(session, cohort_id)
+    if view.state == "done":
+        response = Response(render_template(
+            "admin/roster_result.html", cohort=cohort, counts=view.counts, ticket=view.links_ticket,
+            created=view.created, rejected=[(r.row, r.translated(_)) for r in view.rejected], mine=view.mine))
+    else:
+        response = Response(render_template(
+            "admin/roster_progress.html", cohort=cohort, view=view, error=view.error_text(_),
+            done=format_decimal(view.rows_done), total=format_decimal(view.rows_total or 0)))
+        if not view.finished:
+            response.headers["Refresh"] = str(ROSTER_REFRESH_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/cohorts/<int:cohort_id>/roster/imports/<int:import_id>/retry", methods=["POST"])
+@role_required("admin")
+def retry_roster_import(cohort_id: int, import_id: int):
+    try:
+        roster_imports.retry(db_session(), current_user.row, cohort_id, import_id)
+    except (Conflict, Invalid) as exc:
+        flash(exc.translated(_), "error")
+        return redirect(url_for(".roster_import", cohort_id=cohort_id, import_id=import_id))
+    commit()                            # handed to its runner once this commits
+    flash(_("Lần nhập được chạy lại với cùng tệp; các dòng đã ghi sẽ không bị tạo lại."), "success")
+    return redirect(url_for(".roster_import", cohort_id=cohort_id, import_id=import_id))
 
 
 @bp.route("/cohorts/<int:cohort_id>/roster/links/<key>")

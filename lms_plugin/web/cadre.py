@@ -81,11 +81,23 @@ class DraftSchema(Schema):
 
 # Dashboard and overview
 
+# the page each next step of the dashboard opens (services/dashboard.py next_step); the others are a line
+STEP_PAGES = {"case": ".case", "discussion": ".discussion_page", "report": ".report", "essay": ".essay"}
+
+
+def _step_url(card: dashboard.AssignmentCard) -> str | None:
+    step = card.next_step
+    if step.kind == "grade" and card.essay_id is not None:
+        return url_for(".grade", essay_id=card.essay_id)
+    page = STEP_PAGES.get(step.kind)
+    return url_for(page, assignment_id=card.assignment_id) if page else None
+
+
 @bp.route("/", endpoint="dashboard")
 @role_required("cadre")
 def home():
-    cards = dashboard.assignment_cards(db_session(), _me())
-    return render_template("cadre/dashboard.html", cards=cards)
+    view = dashboard.cadre_dashboard(db_session(), _me())
+    return render_template("cadre/dashboard.html", view=view, step_url=_step_url)
 
 
 @bp.route("/assignments/<int:assignment_id>")

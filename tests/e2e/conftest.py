@@ -46,7 +46,7 @@ def live_server(tmp_path_factory):
         import_catalog(session, load_catalog([ROOT / "scenarios", ROOT / "rubrics"]))
     with db.unit_of_work(factory) as session:
         seed_demo(session, PASSWORD)
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "e2e-secret"})
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "e2e-secret", "INSTANCE": str(folder)})
     app.instance_path = str(folder)
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

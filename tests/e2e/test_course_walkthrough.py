@@ -227,7 +227,7 @@ def test_course_walkthrough(live_server, new_page, tmp_path):
     lecturer.wait_for_selector('[data-test="release-summary"]', timeout=WAIT)
     shot(lecturer, "walkthrough-10-lecturer-released")
     cadre1.goto(f"{base}/cadre/")
-    cadre1.click(f'[data-test="grade-link-{assignment_id}"]')
+    cadre1.click(f'[data-test="next-step-{assignment_id}"]')        # "Xem điểm"
     assert cadre1.inner_text('[data-test="final-mark"]') == "9.75"
     assert "Bài ngắn gọn, có kiến nghị cụ thể." in cadre1.content()
     shot(cadre1, "walkthrough-11-cadre1-grade")
@@ -258,6 +258,12 @@ def test_case_player_and_essay_editor_on_a_phone(live_server, new_page):
     assignment_id = shipped_assignment(live_server)
     page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     sign_in(page, base, "cadre3")
+    page.goto(f"{base}/cadre/")                          # the dashboard: topics, and one next step per card
+    step = page.locator(f'[data-test="next-step-{assignment_id}"]')
+    assert step.inner_text() == "Bắt đầu tình huống" and step.bounding_box()["width"] <= 390
+    assert page.locator("section.topic-group h2").first.inner_text().startswith("Chuyên đề 1: ")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-00-dashboard")
     page.goto(f"{base}/cadre/assignments/{assignment_id}/case")
     page.wait_for_selector('[data-test="attachment-table-0"]')
     assert page.evaluate("document.documentElement.scrollWidth") <= 390     # wide tables scroll inside

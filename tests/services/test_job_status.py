@@ -147,12 +147,15 @@ def test_failed_jobs_come_newest_first_a_page_at_a_time_with_their_names_in_viet
 
 def test_every_task_caselab_declares_is_shown_by_a_vietnamese_title_naming_what_it_works_on(session, people):
     """A task missing from TITLES would be shown by its code name (``similarity.update_index``)."""
+    from lms_plugin import worker
     from lms_plugin.services import jobs
+    assert worker.TASK_MODULES                   # every module that declares tasks is loaded
     ours = sorted(name for name, spec in jobs.tasks().items() if spec.fn.__module__.startswith("lms_plugin."))
-    shown = {name: job_status.view_of(add_job(session, name, essay_id=6, course_id=5)).translated(
+    shown = {name: job_status.view_of(add_job(session, name, essay_id=6, course_id=5, import_id=4)).translated(
         lambda msgid, **p: msgid % p) for name in ours}
     assert shown == {CHECK: "Kiểm tra trùng lặp bài #6", "similarity.recheck_essay": "Kiểm tra lại bài #6",
-                     REBUILD: "Dựng lại chỉ mục khóa học #5", "similarity.update_index": "Cập nhật chỉ mục khóa học #5"}
+                     REBUILD: "Dựng lại chỉ mục khóa học #5", "similarity.update_index": "Cập nhật chỉ mục khóa học #5",
+                     "roster.import": "Nhập danh sách học viên (lần nhập #4)"}
 
 
 def test_a_retried_job_waits_again_from_zero_attempts_and_the_retry_is_audited(session, people):

@@ -66,6 +66,7 @@ TABLE: dict[str, list[tuple[str | None, set[str]]]] = {
     "account.edit": [("U", {"qt"})],                         # qt has no province: every account
     "account.grant_admin": [("U", {"qt"})],
     "roster.import": [(None, {"qt"})],
+    "roster.import_result": [("I", {"qt"})],                # qt started it (and has no province: any import)
     "jobs.read": [(None, {"qt"})],
     "jobs.retry": [(None, {"qt"})],
 }
@@ -94,9 +95,11 @@ def world(session, tree):
     attempts.start_attempt(session, people["hv1"], a1.id)
     reference = m.ReferenceText(course_id=first.course_id, kind="reference", title="Bài giảng", body=text)
     session.add(reference)
+    started = m.RosterImport(cohort_id=first.id, user_id=people["qt"].id, digest="0" * 64, kind="csv")
+    session.add(started)
     session.commit()
     get = {key: session.get(m.Essay, essay_id) for key, essay_id in ids.items()}
-    resources = {None: None, "A": a1, "A2": a2, **get, "U": people["hv2"],
+    resources = {None: None, "A": a1, "A2": a2, **get, "U": people["hv2"], "I": started,
                  "R": session.scalar(select(m.Essay).where(m.Essay.kind == "report")),
                  "P": session.get(m.Post, post.id),
                  "T": session.scalar(select(m.Attempt).where(m.Attempt.user_id == people["hv1"].id)),

@@ -13,7 +13,7 @@ PASSWORD = "mat-khau-demo"
 @pytest.fixture
 def app(engine, content, tmp_path):
     app = create_app({"ENGINE": engine, "SECRET_KEY": "test-secret", "TESTING": True,
-                      "WTF_CSRF_ENABLED": False})
+                      "WTF_CSRF_ENABLED": False, "INSTANCE": str(tmp_path)})
     app.instance_path = str(tmp_path)
     return app
 
@@ -21,7 +21,7 @@ def app(engine, content, tmp_path):
 @pytest.fixture
 def csrf_app(engine, content, tmp_path):
     """The app with CSRF protection on, as in production."""
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "test-secret", "TESTING": True})
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test-secret", "TESTING": True, "INSTANCE": str(tmp_path)})
     app.instance_path = str(tmp_path)
     return app
 

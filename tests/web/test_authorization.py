@@ -176,6 +176,7 @@ def world(session, demo):
         "key": "participation",      # a report section (/lecturer/assignments/<id>/report/<key>.csv)
         "annotation_id": 1,          # examiner1 may try it (404: there is none), others never reach it
         "job_id": 1,                 # an organiser's retry of a job that is not there: said on the jobs page
+        "import_id": 1,              # a roster import nobody started: 404 to every organiser
         # cadre1's notification of the release above: others opening it get 404
         "notification_id": session.scalar(select(m.Notification.id).where(m.Notification.user_id == cadre1.id)
                                           .order_by(m.Notification.id).limit(1)),

@@ -96,6 +96,62 @@ def test_dashboard_shows_closed_and_not_yet_open(app, demo, session, cadre1):
     assert refused.status_code == 403
 
 
+TOPIC_HEADINGS = [
+    "Chuyên đề 1: Quản trị toàn diện và xây dựng, phát triển cấp xã trong mô hình chính quyền địa phương hai cấp",
+    "Chuyên đề 2: Lãnh đạo, chỉ đạo phát triển xã đạt mục tiêu tăng trưởng hai con số",
+    "Chuyên đề 3: Điểm nghẽn thể chế và rào cản nội tại trong quản trị cấp xã, giải pháp đột phá",
+    "Chuyên đề 4: Ra quyết định dựa trên dữ liệu: sử dụng dữ liệu, AI và nền tảng số trong quản trị cấp xã",
+]
+
+
+def next_step(page: str, assignment_id: int) -> tuple[str | None, str]:
+    """(the page the assignment's next step opens, or None for a line without a link; its words)."""
+    found = re.search(rf'<(a|strong)[^>]*data-test="next-step-{assignment_id}">(.*?)</\1>', page, re.S)
+    assert found, f"no next step for assignment {assignment_id}"
+    href = re.search(r'href="([^"]+)"', found.group(0))
+    return (href.group(1) if href else None), html.unescape(found.group(2)).strip()
+
+
+def test_dashboard_groups_assignments_by_topic_with_a_next_step_each(app, demo, session, cadre1):
+    assignment = assignment_for(session)
+    page = cadre1.get("/cadre/").text
+    headings = [html.unescape(h) for h in re.findall(r"<h2>(.*?)</h2>", page)]
+    assert headings == TOPIC_HEADINGS           # every topic has open work: the course's order
+    first_topic = page[page.index(TOPIC_HEADINGS[0]):page.index(escape(TOPIC_HEADINGS[1]))]
+    assert f'data-test="assignment-{assignment.id}"' in first_topic
+    assert page.count('data-test="next-step-') == 15
+    assert "Đang mở: 15 bài" in page
+    base = f"/cadre/assignments/{assignment.id}"
+    assert next_step(page, assignment.id) == (f"{base}/case", "Bắt đầu tình huống")
+
+    play_to_end(cadre1, session, assignment)
+    assert next_step(cadre1.get("/cadre/").text, assignment.id) == (f"{base}/discussion", "Thảo luận nhóm")
+    cadre1.post(f"{base}/discussion", data={"body": "Ý kiến đầu tiên"})
+    assert next_step(cadre1.get("/cadre/").text, assignment.id) == (f"{base}/report", "Nộp báo cáo nhóm")
+    peer = user(session, "cadre2")              # a member of cadre1's group submits the report
+    discussion.save_group_report(session, peer, assignment.id, "<p>Nhóm đề xuất ba giải pháp.</p>", 0)
+    discussion.submit_group_report(session, peer, assignment.id)
+    session.commit()
+    assert next_step(cadre1.get("/cadre/").text, assignment.id) == (f"{base}/essay", "Viết bài thu hoạch")
+
+
+def test_dashboard_puts_the_topic_with_open_work_first_and_counts_what_is_due(app, demo, session, cadre1):
+    now = datetime.now(timezone.utc)
+    soon = assignment_for(session, "t3-cho-trung-tam-tham-quyen-chua-ro")
+    for a in session.scalars(select(m.Assignment)):
+        if a.id == soon.id:
+            a.closes_at = now + timedelta(hours=20)
+        else:
+            a.opens_at, a.closes_at = now + timedelta(days=2), now + timedelta(days=9)
+    session.commit()
+    page = cadre1.get("/cadre/").text
+    headings = [html.unescape(h) for h in re.findall(r"<h2>(.*?)</h2>", page)]
+    assert headings == [TOPIC_HEADINGS[2], TOPIC_HEADINGS[0], TOPIC_HEADINGS[1], TOPIC_HEADINGS[3]]
+    assert "Đang mở: 1 bài" in page and "Còn việc phải làm, hạn chót trong 48 giờ tới: 1 bài" in page
+    other = assignment_for(session)
+    assert next_step(page, other.id) == (None, f"Mở lúc {local_time(now + timedelta(days=2))}")
+
+
 def test_pages_need_the_cadre_role_and_membership(app, demo, session, client):
     assignment = assignment_for(session)
     assert client.get("/cadre/").status_code == 302            # to the login page
@@ -396,4 +452,6 @@ def test_grade_page_only_after_release_with_feedback(app, demo, session, cadre1)
     assert 'data-test="final-mark"' in page and "9.75" in page
     assert "Nhận xét Nắm bắt tình hình của examiner1" in page and "Bài khá" in page
     assert client_for(app, "cadre2").get(f"/cadre/essays/{essay.id}/grade").status_code == 404
-    assert f'data-test="grade-link-{assignment.id}"' in cadre1.get("/cadre/").text
+    dashboard = cadre1.get("/cadre/").text          # the assignment's next step is now its mark
+    assert (f'href="/cadre/essays/{essay.id}/grade" data-test="next-step-{assignment.id}">Xem điểm</a>'
+            in dashboard)

@@ -18,8 +18,14 @@ from tests.web.test_admin import ROSTER_CSV, demo_cohort, post_roster
 
 
 def confirm(client, cohort_id: int, page: str, **override):
+    """"Nhập" on the dry run's page; an import that started is followed to its page (with the inline runner of
+    the tests the job has run by then: the result)."""
     fields = dict(re.findall(r'name="(digest|kind)" value="([^"]*)"', page))
-    return client.post(f"/admin/cohorts/{cohort_id}/roster/confirm", data={**fields, **override})
+    response = client.post(f"/admin/cohorts/{cohort_id}/roster/confirm", data={**fields, **override})
+    if response.status_code != 303:
+        return response
+    assert re.fullmatch(rf"/admin/cohorts/{cohort_id}/roster/imports/\d+", response.location)
+    return client.get(response.location)
 
 
 def table_rows(page: str, outcome: str) -> dict[str, list[str]]:
